@@ -1,0 +1,43 @@
+# Two commands set everything up on a fresh machine (see README.md):
+#   make run    bootstrap .venv if missing, then build every figure and table (snakemake --cores 8 all)
+#   make test   bootstrap .venv if missing, then run the test suite
+# Options: CONFIG=config/quick.yaml  CORES=8  MIRROR=../shared/data  SNAKEMAKE_ARGS=...  PYTEST_ARGS=...
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV ?= .venv
+CORES ?= 8
+CONFIG ?= config/config.yaml
+MIRROR ?= $(MEMORIZATION_DATA_MIRROR)
+SNAKEMAKE_ARGS ?=
+PYTEST_ARGS ?=
+STAMP := $(VENV)/.installed
+
+.PHONY: run test install lint lock clean-venv
+
+run: $(STAMP)
+	$(VENV)/bin/snakemake --cores $(CORES) all --configfile $(CONFIG) \
+		$(if $(MIRROR),--config data_mirror=$(abspath $(MIRROR))) $(SNAKEMAKE_ARGS)
+
+test: $(STAMP)
+	$(if $(MIRROR),MEMORIZATION_DATA_MIRROR=$(abspath $(MIRROR))) $(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+
+install: $(STAMP)
+
+# Reinstalls whenever a pin file changes.
+$(STAMP): requirements.txt requirements-dev.txt constraints.txt pyproject.toml
+	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check pip==25.3
+	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check \
+		-c constraints.txt -r requirements-dev.txt -e .
+	touch $@
+
+lint: $(STAMP)
+	$(VENV)/bin/snakemake --lint --configfile config/test.yaml
+	$(VENV)/bin/snakefmt --check Snakefile rules/
+
+# Regenerates the full transitive pin list from the current environment.
+lock:
+	$(VENV)/bin/python -m pip freeze --exclude-editable --exclude pip | grep -v '^-e ' > constraints.txt
+
+clean-venv:
+	rm -rf $(VENV)

@@ -1,0 +1,25 @@
+# Reproduction of "Memorization in Overparameterized Autoencoders" (arXiv:1810.10333).
+# Every figure and table regenerates from this one DAG; see README.md.
+
+
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "config/config.yaml"
+
+
+include: "rules/common.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        all_targets,
+
+
+include: "rules/data.smk"
+include: "rules/experiments.smk"
+include: "rules/claims.smk"
+include: "rules/c1.smk"

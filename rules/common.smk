@@ -1,0 +1,67 @@
+# Configuration, validation and the helpers the other rule files share.
+
+import os
+
+from snakemake.exceptions import WorkflowError
+from snakemake.utils import validate
+
+from memorization.config import describe_validation_error
+from memorization.scripting import experiment_step
+
+try:
+    validate(config, "../config/schema/config.schema.yaml")
+except Exception as error:
+    raise WorkflowError(describe_validation_error(error)) from None
+
+SCALE = config["scale"]
+RESULTS = f"results/{SCALE}"
+DATA_MIRROR = (
+    config.get("data_mirror") or os.environ.get("MEMORIZATION_DATA_MIRROR") or None
+)
+RUNTIME = {
+    "backend": config["backend"],
+    "seed": config["seed"],
+    "deterministic": config["deterministic"],
+}
+THREADS_PER_JOB = config["threads_per_job"]
+
+# Claims present in the config, in order; each claim's rule file registers its figures.
+CLAIM_IDS = [f"c{number}" for number in range(1, 11)]
+CLAIMS = [claim for claim in CLAIM_IDS if claim in config]
+# run key -> settings, for each claim trained by the generic rules in experiments.smk.
+RUNS = {
+    claim: experiment_step(claim, "expand_runs")(config[claim], config["seed"])
+    for claim in CLAIMS
+}
+FIGURES = {}
+
+
+def data_path(dataset):
+    return f"{RESULTS}/data/{dataset}.npz"
+
+
+def run_settings(wildcards):
+    return RUNS[wildcards.claim][wildcards.run]
+
+
+def run_dataset(wildcards):
+    return data_path(run_settings(wildcards)["dataset"])
+
+
+def metrics_of_claim(wildcards):
+    return [
+        f"{RESULTS}/runs/{wildcards.claim}/{run}/metrics.json"
+        for run in RUNS[wildcards.claim]
+    ]
+
+
+def figure_files(claim):
+    return [f"{RESULTS}/figures/{claim}.png", f"{RESULTS}/figures/{claim}.pdf"]
+
+
+def all_targets(wildcards):
+    targets = [f"{RESULTS}/claims.csv", f"{RESULTS}/claims.md"]
+    targets += [f"{RESULTS}/tables/{claim}.csv" for claim in CLAIMS]
+    for claim in CLAIMS:
+        targets += FIGURES.get(claim, [])
+    return targets

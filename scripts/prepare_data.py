@@ -1,0 +1,21 @@
+"""Workflow entry point: load, validate and write one data set."""
+
+from memorization import data
+from memorization.scripting import named, run_job
+
+
+def prepare(settings, inputs, outputs, log):
+    summary = data.prepare(settings["dataset"], settings["mirror"], outputs["data"])
+    log(f"prepared {summary}")
+    return {"data": summary}
+
+
+run_job(
+    prepare,
+    label=f"prepare_data {snakemake.wildcards.dataset}",
+    settings={"dataset": snakemake.wildcards.dataset, "mirror": snakemake.params.mirror},
+    runtime=snakemake.params.runtime,
+    inputs=named(snakemake.input),
+    outputs=named(snakemake.output),
+    log_path=snakemake.log[0],
+)

@@ -1,0 +1,68 @@
+"""Turning a schema violation into one line that names the offending config key."""
+
+from __future__ import annotations
+
+
+def _key_path(error) -> str:
+    parts = []
+    for part in error.absolute_path:
+        parts.append(f"[{part}]" if isinstance(part, int) else f".{part}" if parts else str(part))
+    return "".join(parts) or "<top level>"
+
+
+def describe_validation_error(error: BaseException) -> str:
+    """One line for a jsonschema ValidationError, found in ``error`` or in what it wraps."""
+    seen = set()
+    stack = [error]
+    while stack:
+        current = stack.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if hasattr(current, "absolute_path") and hasattr(current, "message"):
+            best = current
+            # Errors under anyOf/oneOf hold the specific reasons in their context.
+            if getattr(current, "context", None):
+                best = max(current.context, key=lambda sub: len(sub.absolute_path))
+            message = best.message
+            if best.validator == "additionalProperties":
+                return f"invalid config: unknown key under {_key_path(best)}: {message}"
+            return f"invalid config: key {_key_path(best)}: {message}"
+        stack.extend(arg for arg in getattr(current, "args", ()) if isinstance(arg, BaseException))
+        for linked in (current.__cause__, current.__context__):
+            if linked is not None:
+                stack.append(linked)
+    return f"invalid config: {error}".splitlines()[0]
+
+
+def schema_validator(schema_path):
+    """A Draft 2020-12 validator for the workflow schema, resolving ``$ref`` beside the file."""
+    from pathlib import Path
+
+    import jsonschema
+    import yaml
+    from referencing import Registry, Resource
+
+    schema_path = Path(schema_path).resolve()
+
+    def retrieve(uri):
+        return Resource.from_contents(yaml.safe_load((schema_path.parent / uri.rsplit("/", 1)[-1]).read_text()))
+
+    schema = yaml.safe_load(schema_path.read_text())
+    schema["$id"] = schema_path.as_uri()
+    return jsonschema.Draft202012Validator(schema, registry=Registry(retrieve=retrieve))
+
+
+def check_config_file(config_path, schema_path) -> None:
+    """Raise ConfigError with one line naming the first bad key of a config file."""
+    import jsonschema
+    import yaml
+
+    from memorization.errors import ConfigError
+
+    with open(config_path) as stream:
+        config = yaml.safe_load(stream)
+    try:
+        schema_validator(schema_path).validate(config)
+    except jsonschema.ValidationError as error:
+        raise ConfigError(f"{config_path}: {describe_validation_error(error)}") from None

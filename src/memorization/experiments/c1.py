@@ -1,0 +1,234 @@
+"""C1: a single-layer linear autoencoder trained by gradient descent projects onto the span.
+
+Gradient descent on f(x) = W x only ever adds matrices of the form G X^T to W, so
+W(I - P_X) keeps its initial value: the limit is W = P_X + W0 (I - P_X). Adam rescales each
+coordinate of the gradient and leaves that subspace, which is the contrast.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+
+import numpy as np
+import pandas as pd
+
+from memorization import claims, data
+from memorization.provenance import write_json_atomic
+from memorization.analysis.linalg import (
+    gd_convergence_rate,
+    relative_frobenius_distance,
+    residual_outside_span,
+    span_projector,
+)
+
+CLAIM = "c1"
+STATEMENT = (
+    "A single-layer linear autoencoder trained by gradient descent converges to "
+    "W = P_X + W0 (I - P_X): it projects onto the span of the training examples"
+)
+EXAMPLES_SHOWN = 4
+NOISE_SHOWN = 2
+
+
+def run_key(n: int, init: str, optimizer: str, seed: int) -> str:
+    return f"linear-w0{init}-{optimizer}-n{n}-s{seed}"
+
+
+def expand_runs(section: dict, seed: int) -> dict[str, dict]:
+    runs = {}
+    for n, init, optimizer, run_seed in itertools.product(
+        section["n_train"], section["inits"], section["optimizers"], section["seeds"]
+    ):
+        runs[run_key(n, init, optimizer, run_seed)] = {
+            "claim": CLAIM,
+            "dataset": section["dataset"],
+            "n": n,
+            "init": init,
+            "init_scale": section["init_scale"],
+            "optimizer": optimizer,
+            "optimizer_settings": section[optimizer],
+            "seed": seed + run_seed,
+            "float_dtype": section["float_dtype"],
+            "n_test_images": section["n_test_images"],
+            "n_noise": section["n_noise"],
+        }
+    return runs
+
+
+def training_images(arrays: dict, settings: dict) -> tuple[np.ndarray, np.ndarray]:
+    positions = data.select_indices(arrays, settings["n"], settings["seed"])
+    return positions, data.to_unit_vectors(arrays["x"][positions], settings["float_dtype"])
+
+
+def initial_weights(settings: dict, dim: int) -> np.ndarray:
+    """W0 in the paper's layout (f(x) = W x), regenerated from the seed wherever it is needed."""
+    if settings["init"] == "zeros":
+        return np.zeros((dim, dim))
+    rng = np.random.default_rng([settings["seed"], 1])
+    return rng.normal(0.0, settings["init_scale"], size=(dim, dim))
+
+
+def step_schedule(images: np.ndarray, optimizer_settings: dict, optimizer: str) -> dict:
+    """Learning rate and step count for plain GD from the curvature of the loss.
+
+    With the Keras MSE loss (mean over n * d entries) the curvature along the span is
+    2 / (n d) times the eigenvalues of X X^T; the optimal fixed step then contracts the error
+    by (kappa - 1) / (kappa + 1) per step, which fixes the steps needed to reach the target.
+    """
+    n, dim = images.shape
+    gram_eigenvalues = np.linalg.eigvalsh(images.astype(np.float64) @ images.T.astype(np.float64))
+    step, rate = gd_convergence_rate(gram_eigenvalues * 2.0 / (n * dim))
+    kappa = (1 + rate) / (1 - rate)
+    schedule = {"condition_number": kappa, "predicted_rate": rate}
+    cap = optimizer_settings["max_steps"]
+    if optimizer == "gd":
+        chosen = optimizer_settings["learning_rate"]
+        schedule["learning_rate"] = step if chosen == "auto" else float(chosen)
+        if rate > 0:
+            needed = math.ceil(math.log(optimizer_settings["target_distance"]) / math.log(rate))
+        else:
+            needed = 1
+        schedule["steps_needed"] = needed
+        schedule["max_steps"] = min(cap, max(needed, 1))
+    else:
+        schedule["learning_rate"] = float(optimizer_settings["learning_rate"])
+        schedule["max_steps"] = cap
+    return schedule
+
+
+def train(settings: dict, inputs: dict, outputs: dict, log) -> dict:
+    import keras
+
+    from memorization.models.linear import linear_autoencoder
+    from memorization.training import fit_full_batch
+
+    arrays = data.load_prepared(inputs["data"], settings["dataset"])
+    positions, images = training_images(arrays, settings)
+    dim = images.shape[1]
+    w0 = initial_weights(settings, dim)
+    schedule = step_schedule(images, settings["optimizer_settings"], settings["optimizer"])
+    log(f"schedule: {schedule}")
+
+    model = linear_autoencoder(dim, initial_kernel=w0.T)
+    if settings["optimizer"] == "gd":
+        optimizer = keras.optimizers.SGD(learning_rate=schedule["learning_rate"], momentum=0.0)
+    else:
+        optimizer = keras.optimizers.Adam(learning_rate=schedule["learning_rate"])
+    result = fit_full_batch(
+        model,
+        images,
+        images,
+        optimizer=optimizer,
+        max_steps=schedule["max_steps"],
+        loss_threshold=settings["optimizer_settings"].get("loss_threshold", 0.0),
+        run_name=run_key(settings["n"], settings["init"], settings["optimizer"], settings["seed"]),
+        log=log,
+    )
+    model.save(outputs["model"])
+    pd.DataFrame(result.history).to_csv(outputs["history"], index=False)
+    summary = {
+        "schedule": schedule,
+        "result": result.summary(),
+        "positions": positions.tolist(),
+        "official_indices": arrays["index"][positions].tolist(),
+    }
+    with open(outputs["training"], "w") as stream:
+        json.dump(summary, stream, indent=2)
+    return {"training": summary["result"], "official_indices": summary["official_indices"]}
+
+
+def measure(settings: dict, inputs: dict, outputs: dict, log) -> dict:
+    import keras
+
+    from memorization.models.linear import weight_matrix
+
+    arrays = data.load_prepared(inputs["data"], settings["dataset"])
+    with open(inputs["training"]) as stream:
+        training = json.load(stream)
+    positions = np.asarray(training["positions"])
+    images = data.to_unit_vectors(arrays["x"][positions], "float64")
+    model = keras.saving.load_model(inputs["model"])
+    weights = weight_matrix(model)
+    w0 = initial_weights(settings, images.shape[1])
+
+    projector = span_projector(images)
+    complement = np.eye(len(projector)) - projector
+    predicted = projector + w0 @ complement
+
+    test_positions = data.select_indices(arrays, settings["n_test_images"], settings["seed"], split=data.TEST)
+    test_images = data.to_unit_vectors(arrays["x"][test_positions], "float64")
+    noise = np.random.default_rng([settings["seed"], 2]).uniform(0.0, 1.0, size=(settings["n_noise"], images.shape[1]))
+
+    def apply(points):
+        return np.asarray(model.predict(points.astype(settings["float_dtype"]), verbose=0), dtype=np.float64)
+
+    test_outputs, noise_outputs = apply(test_images), apply(noise)
+    test_residuals = residual_outside_span(test_outputs, projector)
+    noise_residuals = residual_outside_span(noise_outputs, projector)
+    eigenvalues = np.sort(np.abs(np.linalg.eigvals(weights)))[::-1]
+    metrics = {
+        "distance_to_prediction": relative_frobenius_distance(weights, predicted, projector),
+        "distance_to_projector": relative_frobenius_distance(weights, projector),
+        "off_span_change": float(np.linalg.norm((weights - w0) @ complement) / np.linalg.norm(projector)),
+        "span_residual_test_median": float(np.median(test_residuals)),
+        "span_residual_test_max": float(np.max(test_residuals)),
+        "span_residual_noise_median": float(np.median(noise_residuals)),
+        "span_residual_noise_max": float(np.max(noise_residuals)),
+        "eigenvalues_near_one": int((np.abs(eigenvalues - 1.0) < 1e-3).sum()),
+        "rank_of_span": int(round(np.trace(projector))),
+        "reconstruction_mse": float(np.mean((apply(images) - images) ** 2)),
+        "steps": training["result"]["steps"],
+        "learning_rate": training["schedule"]["learning_rate"],
+    }
+    log(f"metrics: {metrics}")
+    record = {"claim": CLAIM, "settings": settings, "metrics": metrics, "top_eigenvalues": eigenvalues[: settings["n"] + 20]}
+    write_json_atomic(outputs["metrics"], record)
+    data.write_npz_atomic(
+        outputs["examples"],
+        train=images[:EXAMPLES_SHOWN],
+        test=test_images[:EXAMPLES_SHOWN],
+        test_output=test_outputs[:EXAMPLES_SHOWN],
+        test_projection=test_images[:EXAMPLES_SHOWN] @ projector.T,
+        noise=noise[:NOISE_SHOWN],
+        noise_output=noise_outputs[:NOISE_SHOWN],
+        noise_projection=noise[:NOISE_SHOWN] @ projector.T,
+        eigenvalues=eigenvalues[: settings["n"] + 20],
+    )
+    return {"metrics": metrics}
+
+
+def summarize(settings: dict, inputs: dict, outputs: dict, log) -> None:
+    records = []
+    for path in inputs["metrics"]:
+        with open(path) as stream:
+            record = json.load(stream)
+        run = record["settings"]
+        for statistic, value in record["metrics"].items():
+            records.append(
+                {
+                    "run": run_key(run["n"], run["init"], run["optimizer"], run["seed"]),
+                    "n": run["n"],
+                    "init": run["init"],
+                    "optimizer": run["optimizer"],
+                    "seed": run["seed"],
+                    "statistic": statistic,
+                    "value": value,
+                }
+            )
+    table = pd.DataFrame(records)
+    table.to_csv(outputs["table"], index=False)
+    gd_distance = table[(table.optimizer == "gd") & (table.statistic == "distance_to_prediction")]["value"]
+    section = settings["section"]
+    row = claims.claim_row(
+        CLAIM,
+        STATEMENT,
+        "max over GD runs of ||W - (P_X + W0(I - P_X))||_F / ||P_X||_F",
+        gd_distance.max() if len(gd_distance) else float("nan"),
+        section["claim_threshold"],
+        "<",
+        settings["scale"],
+    )
+    claims.write_claim_row(row, outputs["row"])
+    log(f"claim row: {row}")

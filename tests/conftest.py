@@ -1,0 +1,41 @@
+"""Shared test setup: the backend is fixed before anything imports Keras."""
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "src"))
+
+
+def data_mirror() -> str | None:
+    """The local mirror if MEMORIZATION_DATA_MIRROR names one; else the Keras loaders download."""
+    return os.environ.get("MEMORIZATION_DATA_MIRROR") or None
+
+
+@pytest.fixture(scope="session")
+def repo() -> Path:
+    return REPO
+
+
+@pytest.fixture(scope="session")
+def mnist_arrays():
+    from memorization import data
+
+    arrays, _ = data.load_source("mnist", data_mirror())
+    return arrays
+
+
+@pytest.fixture(scope="session")
+def keras_float64():
+    """Keras configured once per session for exact-arithmetic tests (float64, one thread)."""
+    from memorization.runtime import configure
+
+    keras = configure(backend=os.environ["KERAS_BACKEND"], threads=1, seed=0, float_dtype="float64")
+    yield keras
+    keras.config.set_floatx("float32")

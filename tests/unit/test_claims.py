@@ -1,0 +1,41 @@
+import re
+import math
+
+import pandas as pd
+import pytest
+
+from memorization import claims
+
+
+@pytest.mark.parametrize(
+    "value, threshold, comparison, expected",
+    [
+        (1e-9, 1e-8, "<", claims.REPRODUCED),
+        (1e-7, 1e-8, "<", claims.NOT_REPRODUCED),
+        (0.95, 0.9, ">=", claims.REPRODUCED),
+        (0.9, 0.9, ">", claims.NOT_REPRODUCED),
+        (math.nan, 1.0, "<", claims.NOT_REPRODUCED),
+        (math.inf, 1.0, ">", claims.NOT_REPRODUCED),
+    ],
+)
+def test_verdict(value, threshold, comparison, expected):
+    assert claims.verdict(value, threshold, comparison) == expected
+
+
+def test_unknown_comparison_is_an_error():
+    with pytest.raises(ValueError):
+        claims.verdict(1.0, 1.0, "~")
+
+
+def test_claims_table_is_sorted_numerically(tmp_path):
+    paths = []
+    for claim in ("c10", "c2", "c1"):
+        row = claims.claim_row(claim, "s | t", "stat", 0.5, 1.0, "<", "test")
+        path = tmp_path / f"{claim}.csv"
+        claims.write_claim_row(row, path)
+        paths.append(path)
+    table = claims.assemble_claims_table(paths, tmp_path / "claims.csv", tmp_path / "claims.md")
+    assert table.claim.tolist() == ["c1", "c2", "c10"]
+    assert pd.read_csv(tmp_path / "claims.csv").columns.tolist() == claims.COLUMNS
+    markdown = (tmp_path / "claims.md").read_text()
+    assert "s \\| t" in markdown and len(re.findall(r"^\| c[0-9]+ \|", markdown, re.M)) == 3

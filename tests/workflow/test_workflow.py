@@ -1,0 +1,95 @@
+"""End to end: the test scale runs, and bad input stops the workflow with one clear line."""
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from conftest import REPO, copy_workflow, snakemake
+
+pytestmark = pytest.mark.workflow
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def test_test_scale_builds_figure_table_and_claims_row(test_scale_run):
+    results = test_scale_run / "results" / "test"
+    png = results / "figures" / "c1.png"
+    assert png.read_bytes()[:8] == PNG_SIGNATURE and png.stat().st_size > 20_000
+    assert (results / "figures" / "c1.pdf").read_bytes()[:4] == b"%PDF"
+
+    table = pd.read_csv(results / "tables" / "c1.csv")
+    assert {"run", "n", "init", "optimizer", "seed", "statistic", "value"} <= set(table.columns)
+    gd = table[(table.optimizer == "gd") & (table.statistic == "off_span_change")]
+    assert (gd.value < 1e-12).all()  # GD never changes W outside the span
+    adam = table[(table.optimizer == "adam") & (table.statistic == "off_span_change")]
+    assert (adam.value > 1e-3).all()  # Adam does
+
+    claims = pd.read_csv(results / "claims.csv")
+    row = claims.set_index("claim").loc["c1"]
+    assert row.scale == "test"
+    assert row.verdict == "reproduced" and row.value < row.threshold
+    assert "| c1 |" in (results / "claims.md").read_text()
+
+
+def test_runs_record_their_training_images(test_scale_run):
+    runs = sorted((test_scale_run / "results" / "test" / "runs" / "c1").iterdir())
+    assert runs, "no runs"
+    for run in runs:
+        training = yaml.safe_load((run / "training.json").read_text())
+        assert len(training["official_indices"]) == len(training["positions"]) >= 1
+        provenance = yaml.safe_load((run / "provenance.json").read_text())
+        assert provenance["config"]["seed"] == 0 and provenance["inputs"]
+
+
+def test_rerun_is_a_no_op(test_scale_run):
+    result = snakemake(test_scale_run, "-n", "all", "--configfile", "config/test.yaml")
+    assert result.returncode == 0
+    assert "Nothing to be done" in result.stdout + result.stderr
+
+
+def test_paper_config_plans_every_job(tmp_path):
+    workdir = copy_workflow(tmp_path / "paper")
+    result = snakemake(workdir, "-n", "all", "--quiet", "rules")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "train" in result.stdout and "plot_c1" in result.stdout
+
+
+def test_invalid_config_stops_before_any_job_with_one_line(tmp_path):
+    workdir = copy_workflow(tmp_path / "bad-config")
+    config = yaml.safe_load((workdir / "config" / "test.yaml").read_text())
+    config["c1"]["n_train"] = [0]
+    (workdir / "config" / "bad.yaml").write_text(yaml.safe_dump(config))
+    result = snakemake(workdir, "--cores", "1", "all", "--configfile", "config/bad.yaml")
+    assert result.returncode != 0
+    lines = [line for line in result.stderr.splitlines() if "invalid config" in line]
+    assert lines == [lines[0]] and "key c1.n_train[0]: 0 is less than the minimum of 1" in lines[0]
+    assert not (workdir / "results").exists()
+
+
+def test_corrupt_mirror_fails_with_one_line_and_no_output(tmp_path):
+    workdir = copy_workflow(tmp_path / "bad-data")
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    (mirror / "mnist.npz").write_bytes(b"PK\x03\x04 truncated")
+    result = snakemake(
+        workdir, "--cores", "1", "results/test/data/mnist.npz", "--configfile", "config/test.yaml",
+        "--config", f"data_mirror={mirror}",
+    )
+    assert result.returncode != 0
+    assert "error: " in result.stderr and "truncated or corrupt" in result.stderr
+    assert not (workdir / "results" / "test" / "data" / "mnist.npz").exists()
+
+
+def test_lint_and_format_are_clean():
+    lint = subprocess.run(
+        [sys.executable, "-m", "snakemake", "--lint", "--configfile", "config/test.yaml"],
+        cwd=REPO, capture_output=True, text=True, timeout=300,
+    )
+    assert lint.returncode == 0, lint.stdout + lint.stderr
+    snakefmt = os.path.join(os.path.dirname(sys.executable), "snakefmt")
+    formatted = subprocess.run([snakefmt, "--check", "Snakefile", "rules"], cwd=REPO, capture_output=True, text=True)
+    assert formatted.returncode == 0, formatted.stderr
