@@ -10,6 +10,9 @@ min_version("9.0")
 configfile: "config/config.yaml"
 
 
+report: "report/workflow.rst"
+
+
 include: "rules/common.smk"
 
 
@@ -22,4 +25,5 @@ rule all:
 include: "rules/data.smk"
 include: "rules/experiments.smk"
 include: "rules/claims.smk"
+include: "rules/report.smk"
 include: "rules/c1.smk"

@@ -2,6 +2,12 @@
 
 from memorization.claims import assemble_claims_table
 
-table = assemble_claims_table(snakemake.input.rows, snakemake.output.csv, snakemake.output.markdown)
+table = assemble_claims_table(
+    snakemake.input.rows,
+    snakemake.output.csv,
+    snakemake.output.markdown,
+    figures=snakemake.params.figures,
+    provenance=snakemake.params.provenance,
+)
 with open(snakemake.log[0], "w") as log:
     log.write(table.to_string() + "\n")

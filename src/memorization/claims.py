@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import math
 import operator
+import os
+from pathlib import Path
 
 import pandas as pd
 
 COLUMNS = ["claim", "statement", "statistic", "value", "threshold", "verdict", "scale"]
+# Appended by `assemble_claims_table`: where the figure and the provenance of the runs behind
+# each row are, relative to the directory of claims.csv (so the links also work in the archive).
+LINK_COLUMNS = ["figure", "provenance"]
 REPRODUCED, NOT_REPRODUCED = "reproduced", "not reproduced"
 _COMPARISONS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
 
@@ -39,20 +44,55 @@ def write_claim_row(row: dict, path) -> None:
     pd.DataFrame([row], columns=COLUMNS).to_csv(path, index=False)
 
 
-def assemble_claims_table(row_paths: list, csv_path, markdown_path) -> pd.DataFrame:
-    """Concatenate the per-claim rows into claims.csv and a Markdown rendering."""
+def assemble_claims_table(
+    row_paths: list,
+    csv_path,
+    markdown_path,
+    figures: dict | None = None,
+    provenance: dict | None = None,
+) -> pd.DataFrame:
+    """Concatenate the per-claim rows into claims.csv and a Markdown rendering.
+
+    ``figures`` and ``provenance`` map claim id -> path of its figure and of its provenance
+    index; they become the ``figure`` and ``provenance`` columns, written relative to the
+    directory of ``csv_path`` (empty for a claim without one).
+    """
     table = pd.concat([pd.read_csv(path) for path in row_paths], ignore_index=True)
     table = table.sort_values("claim", key=lambda ids: ids.str[1:].astype(int)).reset_index(drop=True)
-    table.to_csv(csv_path, index=False)
-    with open(markdown_path, "w") as stream:
-        stream.write(to_markdown(table))
+    base = Path(csv_path).resolve().parent
+    for column, paths in zip(LINK_COLUMNS, (figures or {}, provenance or {})):
+        table[column] = [_relative_link(paths.get(claim), base) for claim in table.claim]
+    table = table[COLUMNS + LINK_COLUMNS + [c for c in table.columns if c not in COLUMNS + LINK_COLUMNS]]
+    _write_text_atomic(csv_path, table.to_csv(index=False))
+    _write_text_atomic(markdown_path, to_markdown(table))
     return table
 
 
+def _relative_link(path, base: Path) -> str:
+    if not path:
+        return ""
+    return Path(os.path.relpath(Path(path).resolve(), base)).as_posix()
+
+
+def _write_text_atomic(path, text: str) -> None:
+    path = Path(path)
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_text(text)
+    os.replace(temporary, path)
+
+
 def to_markdown(table: pd.DataFrame) -> str:
+    """claims.csv as a Markdown table; figure and provenance paths become links."""
     header = "| " + " | ".join(table.columns) + " |\n| " + " | ".join("---" for _ in table.columns) + " |\n"
     rows = []
     for record in table.to_dict("records"):
-        cells = [f"{value:.3g}" if isinstance(value, float) else str(value) for value in record.values()]
+        cells = []
+        for column, value in record.items():
+            if column in LINK_COLUMNS:
+                cells.append(f"[{Path(str(value)).name}]({value})" if isinstance(value, str) and value else "")
+            elif isinstance(value, float):
+                cells.append(f"{value:.3g}")
+            else:
+                cells.append(str(value))
         rows.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
     return "# Claims\n\n" + header + "\n".join(rows) + "\n"

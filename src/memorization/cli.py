@@ -20,6 +20,19 @@ def check_config(arguments) -> int:
     return 0
 
 
+def verify_archive(arguments) -> int:
+    from memorization.archive import verify_archive as verify
+
+    result = verify(arguments.archive)
+    for problem in result.problems:
+        print(problem, file=sys.stderr)
+    if not result.ok:
+        print(f"{arguments.archive}: FAILED, {len(result.problems)} problem(s) in {result.files} file(s)", file=sys.stderr)
+        return 1
+    print(f"{arguments.archive}: OK, {result.files} files match SHA256SUMS and the RO-Crate metadata")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="memorization", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -27,6 +40,12 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("configs", nargs="+", type=Path)
     check.add_argument("--schema", type=Path, default=DEFAULT_SCHEMA)
     check.set_defaults(handler=check_config)
+    verify = commands.add_parser(
+        "verify-archive",
+        help="check every file of a results archive against its SHA256SUMS and RO-Crate metadata (extracts nothing)",
+    )
+    verify.add_argument("archive", type=Path)
+    verify.set_defaults(handler=verify_archive)
     return parser
 
 

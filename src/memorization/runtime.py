@@ -44,6 +44,11 @@ def configure(
         os.environ["TF_CUDNN_DETERMINISTIC"] = "1"
         # cuBLAS needs a fixed workspace to be deterministic under torch.
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+        if backend == "jax":
+            # XLA reads this once, when JAX first initialises a device; ignored on CPU.
+            flags = os.environ.get("XLA_FLAGS", "")
+            if "xla_gpu_deterministic_ops" not in flags:
+                os.environ["XLA_FLAGS"] = f"{flags} --xla_gpu_deterministic_ops=true".strip()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
     import keras

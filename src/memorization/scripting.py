@@ -79,9 +79,15 @@ def run_job(
         log(f"{label}: started with {threads} thread(s), backend {runtime.get('backend')}")
         extra = task(settings, inputs, outputs, log) or {}
         if "provenance" in outputs:
-            input_files = [path for value in inputs.values() for path in ([value] if isinstance(value, str) else value)]
             record = provenance.collect(
-                step=label, claim=claim, run=run, settings=settings, inputs=input_files, started=started, extra=extra
+                step=label,
+                claim=claim,
+                run=run,
+                settings=settings,
+                inputs=inputs,
+                started=started,
+                extra=extra,
+                runtime=runtime,
             )
             provenance.write_json_atomic(outputs["provenance"], record)
         log(f"{label}: done")

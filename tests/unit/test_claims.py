@@ -36,6 +36,32 @@ def test_claims_table_is_sorted_numerically(tmp_path):
         paths.append(path)
     table = claims.assemble_claims_table(paths, tmp_path / "claims.csv", tmp_path / "claims.md")
     assert table.claim.tolist() == ["c1", "c2", "c10"]
-    assert pd.read_csv(tmp_path / "claims.csv").columns.tolist() == claims.COLUMNS
+    assert pd.read_csv(tmp_path / "claims.csv").columns.tolist() == claims.COLUMNS + claims.LINK_COLUMNS
     markdown = (tmp_path / "claims.md").read_text()
     assert "s \\| t" in markdown and len(re.findall(r"^\| c[0-9]+ \|", markdown, re.M)) == 3
+
+
+def test_claims_table_links_figures_and_provenance_relative_to_itself(tmp_path):
+    results = tmp_path / "results" / "quick"
+    paths = []
+    for claim in ("c1", "c2"):
+        row = claims.claim_row(claim, "statement", "stat", 0.5, 1.0, "<", "quick")
+        path = results / "claims" / f"{claim}.csv"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        claims.write_claim_row(row, path)
+        paths.append(path)
+    table = claims.assemble_claims_table(
+        paths,
+        results / "claims.csv",
+        results / "claims.md",
+        figures={"c1": str(results / "figures" / "c1.png"), "c2": None},
+        provenance={"c1": str(results / "provenance" / "c1.json"), "c2": str(results / "provenance" / "c2.json")},
+    )
+    written = pd.read_csv(results / "claims.csv", keep_default_na=False)
+    assert written.columns.tolist()[: len(claims.COLUMNS)] == claims.COLUMNS
+    assert written.figure.tolist() == ["figures/c1.png", ""]
+    assert written.provenance.tolist() == ["provenance/c1.json", "provenance/c2.json"]
+    markdown = (results / "claims.md").read_text()
+    assert "[c1.png](figures/c1.png)" in markdown and "[c2.json](provenance/c2.json)" in markdown
+    assert table.figure.tolist() == ["figures/c1.png", ""]
+    assert not list(results.glob(".*.tmp"))

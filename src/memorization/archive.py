@@ -1,0 +1,468 @@
+"""The archive of one scale's results, and its verification.
+
+`build_archive` writes a ``.tar.gz`` with one top folder holding the results (figures, tables,
+metrics, claims report, provenance records, the Snakemake report, the exact config), the
+workflow source that produced them, the installed package list, RO-Crate metadata describing the
+workflow run (written with the ``rocrate`` package) and a ``SHA256SUMS`` file covering every
+other file. ``SHA256SUMS`` ends with a comment line holding the sha256 of the lines above it
+(``sha256sum -c`` skips comments), so an altered ``SHA256SUMS`` is told apart from an altered
+file; the RO-Crate metadata repeats each file's sha256 as a second witness.
+
+`verify_archive` reads the archive as a stream (it writes nothing anywhere) and names every
+missing, extra or altered file.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import json
+import mimetypes
+import os
+import re
+import tarfile
+from dataclasses import dataclass, field
+from importlib import metadata as importlib_metadata
+from pathlib import Path, PurePosixPath
+from urllib.parse import unquote
+
+from memorization.errors import MemorizationError
+
+SUMS = "SHA256SUMS"
+CRATE = "ro-crate-metadata.json"
+PACKAGES = "packages.txt"
+CRATE_VERSION = "1.1"
+SELF_CHECK = re.compile(r"^# sha256 of the lines above: ([0-9a-f]{64})$")
+SUM_LINE = re.compile(r"^([0-9a-f]{64}) [ *](.+)$")
+PROFILES = {
+    "https://w3id.org/ro/wfrun/process/0.5": "Process Run Crate",
+    "https://w3id.org/ro/wfrun/workflow/0.5": "Workflow Run Crate",
+}
+DATASET_URLS = {
+    "mnist": "http://yann.lecun.com/exdb/mnist/",
+    "fashion_mnist": "https://github.com/zalandoresearch/fashion-mnist",
+    "cifar10": "https://www.cs.toronto.edu/~kriz/cifar.html",
+}
+SOFTWARE_NAMES = {
+    "python": "Python",
+    "keras": "Keras",
+    "tensorflow": "TensorFlow",
+    "tensorflow-cpu": "TensorFlow (CPU build)",
+    "jax": "JAX",
+    "jaxlib": "jaxlib",
+    "torch": "PyTorch",
+    "numpy": "NumPy",
+    "pandas": "pandas",
+    "snakemake": "Snakemake",
+    "matplotlib": "Matplotlib",
+    "seaborn": "seaborn",
+}
+
+
+class ArchiveError(MemorizationError):
+    """An archive could not be written or read."""
+
+
+@dataclass(frozen=True)
+class Member:
+    """One file of the archive: where it is now, and its path inside the archive's top folder."""
+
+    source: Path
+    name: str
+    role: str = "result"  # result | input | workflow
+
+
+@dataclass
+class Verification:
+    files: int = 0
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def sha256_bytes(payload: bytes) -> str:
+    return hashlib.sha256(payload).hexdigest()
+
+
+def sha256_file(path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def installed_packages() -> str:
+    """``name==version`` of every installed distribution, sorted, one a line (like pip freeze)."""
+    seen = {}
+    for distribution in importlib_metadata.distributions():
+        name = distribution.metadata["Name"]
+        if name:
+            seen.setdefault(name.lower(), f"{name}=={distribution.version}")
+    return "\n".join(seen[key] for key in sorted(seen)) + "\n"
+
+
+def sums_text(hashes: dict[str, str]) -> str:
+    """``sha256sum``-compatible lines, then the comment line that protects them."""
+    body = "".join(f"{hashes[name]}  {name}\n" for name in sorted(hashes))
+    return body + f"# sha256 of the lines above: {sha256_bytes(body.encode())}\n"
+
+
+def _check_name(name: str) -> str:
+    path = PurePosixPath(name)
+    if path.is_absolute() or ".." in path.parts or not path.parts or "\n" in name:
+        raise ArchiveError(f"archive member name {name!r} must be a relative path without '..'")
+    return path.as_posix()
+
+
+def _encoding(name: str) -> str:
+    known = {".csv": "text/csv", ".md": "text/markdown", ".yaml": "application/yaml", ".smk": "text/x-python",
+             ".npz": "application/octet-stream", ".keras": "application/zip", ".rst": "text/x-rst",
+             ".json": "application/json", ".tsv": "text/tab-separated-values"}
+    suffix = PurePosixPath(name).suffix
+    if suffix in known:
+        return known[suffix]
+    if PurePosixPath(name).name in {"Snakefile", SUMS}:
+        return "text/plain"
+    return mimetypes.guess_type(name)[0] or "application/octet-stream"
+
+
+def _run_summary(records: list[dict]) -> dict:
+    started = [record["started"] for record in records if record.get("started")]
+    finished = [record["finished"] for record in records if record.get("finished")]
+    software = {}
+    for record in records:
+        for package, version in (record.get("packages") or {}).items():
+            if package in SOFTWARE_NAMES:
+                software[package] = version
+    datasets = {}
+    for record in records:
+        summary = record.get("data")
+        if isinstance(summary, dict) and summary.get("dataset"):
+            datasets[summary["dataset"]] = summary
+    commits = sorted({(record.get("git") or {}).get("commit") for record in records} - {None})
+    return {
+        "started": min(started) if started else None,
+        "finished": max(finished) if finished else None,
+        "software": software,
+        "datasets": datasets,
+        "commits": commits,
+    }
+
+
+def crate_metadata(
+    members: list[Member],
+    hashes: dict[str, str],
+    sizes: dict[str, int],
+    *,
+    name: str,
+    description: str,
+    main_workflow: str,
+    records: list[dict],
+    license_id: str = "https://spdx.org/licenses/MIT",
+) -> bytes:
+    """RO-Crate metadata (Workflow Run Crate profile) for the archive's files, as JSON bytes."""
+    from rocrate.model.contextentity import ContextEntity
+    from rocrate.rocrate import ROCrate
+
+    run = _run_summary(records)
+    crate = ROCrate(version=CRATE_VERSION)
+    crate.name = name
+    crate.description = description
+    crate.root_dataset["datePublished"] = run["finished"] or "1970-01-01T00:00:00+00:00"
+    crate.root_dataset["license"] = license_id
+
+    def file_properties(member: Member) -> dict:
+        return {
+            "name": PurePosixPath(member.name).name,
+            "sha256": hashes[member.name],
+            "contentSize": str(sizes[member.name]),
+            "encodingFormat": _encoding(member.name),
+        }
+
+    entities = {}
+    main = next((member for member in members if member.name == main_workflow), None)
+    if main is None:
+        raise ArchiveError(f"the main workflow file {main_workflow} is not among the archived files")
+    workflow = crate.add_workflow(
+        source=str(main.source),
+        dest_path=main.name,
+        main=True,
+        lang="snakemake",
+        lang_version=run["software"].get("snakemake"),
+        properties=file_properties(main) | {"name": "Snakemake workflow reproducing arXiv:1810.10333"},
+    )
+    entities[main.name] = workflow
+    for member in members:
+        if member.name not in entities:
+            entities[member.name] = crate.add_file(
+                source=str(member.source), dest_path=member.name, properties=file_properties(member)
+            )
+
+    software = []
+    for package, version in sorted(run["software"].items()):
+        software.append(
+            crate.add(
+                ContextEntity(
+                    crate,
+                    f"#software-{package}",
+                    properties={"@type": "SoftwareApplication", "name": SOFTWARE_NAMES[package], "softwareVersion": version},
+                )
+            )
+        )
+    if software:
+        workflow["softwareRequirements"] = software
+
+    inputs = [entities[member.name] for member in members if member.role == "input"]
+    for dataset, summary in sorted(run["datasets"].items()):
+        inputs.append(
+            crate.add(
+                ContextEntity(
+                    crate,
+                    f"#dataset-{dataset}",
+                    properties={
+                        "@type": "Dataset",
+                        "name": dataset,
+                        "description": f"prepared from {summary.get('origin')}; "
+                        f"{summary.get('n_train')} training and {summary.get('n_test')} test images",
+                        "sha256": summary.get("sha256"),
+                        "url": DATASET_URLS.get(dataset),
+                    },
+                )
+            )
+        )
+    results = [entities[member.name] for member in members if member.role == "result"]
+    action_properties = {
+        "@type": "CreateAction",
+        "name": f"Run of the workflow: {name}",
+        "actionStatus": {"@id": "http://schema.org/CompletedActionStatus"},
+    }
+    if run["started"]:
+        action_properties["startTime"] = run["started"]
+    if run["finished"]:
+        action_properties["endTime"] = run["finished"]
+    if run["commits"]:
+        action_properties["description"] = "code at git commit " + ", ".join(run["commits"])
+    action = crate.add_action(workflow, identifier="#workflow-run", object=inputs, result=results,
+                              properties=action_properties)
+    crate.root_dataset["mentions"] = [action]
+    profiles = [
+        crate.add(ContextEntity(crate, uri, properties={"@type": "CreativeWork", "name": label, "version": uri.rsplit("/", 1)[-1]}))
+        for uri, label in PROFILES.items()
+    ]
+    crate.root_dataset["conformsTo"] = profiles
+    return b"".join(chunk for _, chunk in crate.metadata.stream()) + b"\n"
+
+
+def build_archive(
+    output: str | os.PathLike,
+    members: list[Member],
+    *,
+    top: str,
+    name: str,
+    description: str,
+    main_workflow: str,
+    records: list[dict],
+) -> dict:
+    """Write the archive atomically; return {archive path: sha256} of what it holds.
+
+    ``members`` are the files to include; ``records`` the provenance records of the jobs behind
+    them (for the run's start and end, software and data sets in the RO-Crate metadata).
+    """
+    seen = set()
+    for member in members:
+        _check_name(member.name)
+        if member.name in seen or member.name in {SUMS, CRATE, PACKAGES}:
+            raise ArchiveError(f"archive member {member.name} is listed twice or clashes with a generated file")
+        if not Path(member.source).is_file():
+            raise ArchiveError(f"cannot archive {member.source}: no such file; rerun the workflow target first")
+        seen.add(member.name)
+
+    packages = installed_packages().encode()
+    generated = {PACKAGES: packages}
+    package_member = Member(Path(os.devnull), PACKAGES, "result")
+    hashes = {member.name: sha256_file(member.source) for member in members}
+    sizes = {member.name: Path(member.source).stat().st_size for member in members}
+    hashes[PACKAGES], sizes[PACKAGES] = sha256_bytes(packages), len(packages)
+    crate = crate_metadata(
+        [*members, package_member], hashes, sizes,
+        name=name, description=description, main_workflow=main_workflow, records=records,
+    )
+    generated[CRATE] = crate
+    hashes[CRATE] = sha256_bytes(crate)
+    generated[SUMS] = sums_text(hashes).encode()
+
+    output = Path(output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    temporary = output.with_name(f".{output.name}.tmp")
+    try:
+        # Fixed timestamps and owners: the same files always give the same archive bytes.
+        with open(temporary, "wb") as raw, gzip.GzipFile(filename="", fileobj=raw, mode="wb", mtime=0) as compressed:
+            with tarfile.open(fileobj=compressed, mode="w", format=tarfile.PAX_FORMAT) as tar:
+                for member in sorted(members, key=lambda item: item.name):
+                    with open(member.source, "rb") as handle:
+                        tar.addfile(_tar_info(f"{top}/{member.name}", sizes[member.name]), handle)
+                for generated_name in sorted(generated):
+                    payload = generated[generated_name]
+                    tar.addfile(_tar_info(f"{top}/{generated_name}", len(payload)), io.BytesIO(payload))
+        os.replace(temporary, output)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    return hashes
+
+
+def _tar_info(name: str, size: int) -> tarfile.TarInfo:
+    info = tarfile.TarInfo(name)
+    info.size, info.mtime, info.mode = size, 0, 0o644
+    info.uid = info.gid = 0
+    info.uname = info.gname = ""
+    return info
+
+
+def read_members(path: str | os.PathLike) -> tuple[dict[str, str], dict[str, bytes], list[str]]:
+    """Stream the archive: sha256 of every regular file, the bytes of the two metadata files,
+    and problems with the archive's structure. Nothing is extracted."""
+    hashes, kept, problems = {}, {}, []
+    top = None
+    try:
+        with tarfile.open(path, mode="r:gz") as tar:
+            for info in tar:
+                parts = PurePosixPath(info.name).parts
+                if PurePosixPath(info.name).is_absolute() or ".." in parts:
+                    problems.append(f"extra: {info.name} (unsafe member name)")
+                    continue
+                if top is None:
+                    top = parts[0]
+                if parts[0] != top or len(parts) < 2:
+                    if not (info.isdir() and parts == (top,)):
+                        problems.append(f"extra: {info.name} (outside the top folder {top}/)")
+                    continue
+                name = PurePosixPath(*parts[1:]).as_posix()
+                if info.isdir():
+                    continue
+                if not info.isfile():
+                    problems.append(f"extra: {name} (not a regular file)")
+                    continue
+                if name in hashes:
+                    problems.append(f"altered: {name} (appears more than once in the archive)")
+                    continue
+                payload = tar.extractfile(info).read()
+                hashes[name] = sha256_bytes(payload)
+                if name in (SUMS, CRATE):
+                    kept[name] = payload
+    except (tarfile.TarError, OSError, EOFError, gzip.BadGzipFile, ValueError) as error:
+        raise ArchiveError(f"{path} is not a readable .tar.gz archive ({type(error).__name__}: {error})") from None
+    return hashes, kept, problems
+
+
+def parse_sums(payload: bytes) -> tuple[dict[str, str], list[str]]:
+    """The entries of SHA256SUMS and, if any, why SHA256SUMS itself is not intact."""
+    try:
+        text = payload.decode("utf-8")
+    except UnicodeDecodeError:
+        return {}, [f"altered: {SUMS} (not UTF-8 text)"]
+    # Split on newlines only: str.splitlines would also split on other control characters.
+    lines = text.split("\n")
+    if lines[-1] != "":
+        return {}, [f"altered: {SUMS} (does not end with a newline)"]
+    *body, last = lines[:-1] or [""]
+    problems = []
+    check = SELF_CHECK.match(last)
+    if check is None:
+        problems.append(f"altered: {SUMS} (its last line, the checksum of the lines above, is damaged)")
+    elif sha256_bytes("".join(line + "\n" for line in body).encode()) != check.group(1):
+        problems.append(f"altered: {SUMS} (its lines do not match the checksum on its last line)")
+    entries = {}
+    for number, line in enumerate(body, start=1):
+        entry = SUM_LINE.match(line)
+        if entry is None:
+            problems.append(f"altered: {SUMS} (line {number} is not '<sha256>  <path>')")
+            continue
+        entries[entry.group(2)] = entry.group(1)
+    return entries, problems[:1]
+
+
+def parse_crate(payload: bytes | None) -> tuple[dict[str, str | None], list[str]]:
+    """{file id: sha256 recorded in the crate} for the crate's File entities, and what is wrong
+    with the metadata (read with the ``rocrate`` package and checked for the run's description)."""
+    if payload is None:
+        return {}, [f"missing: {CRATE}"]
+    try:
+        document = json.loads(payload.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as error:
+        return {}, [f"altered: {CRATE} (not valid JSON: {error})"]
+    try:
+        from rocrate.rocrate import ROCrate
+
+        crate = ROCrate(source=document)
+    except Exception as error:  # the reader raises many kinds of errors on bad metadata
+        return {}, [f"altered: {CRATE} (not a readable RO-Crate: {type(error).__name__}: {error})"]
+    files, problems = {}, []
+    for entity in crate.data_entities:
+        if "File" in entity.type:
+            # Crate ids are URL-encoded relative paths ("a%20b.txt" for "a b.txt").
+            files[unquote(entity.id)] = entity.get("sha256")
+    main = crate.mainEntity
+    if main is None or unquote(main.id) not in files:
+        problems.append(f"altered: {CRATE} (no main workflow file)")
+    actions = [entity for entity in crate.get_entities() if "CreateAction" in (entity.type or [])]
+    if not actions or not all(action.get("startTime") and action.get("endTime") for action in actions):
+        problems.append(f"altered: {CRATE} (no workflow run with a start and end time)")
+    return files, problems
+
+
+def verify_archive(path: str | os.PathLike) -> Verification:
+    """Check every file of an archive written by `build_archive` against SHA256SUMS and the
+    RO-Crate metadata; the result names each missing, extra or altered file, one line each."""
+    path = Path(path)
+    if not path.is_file():
+        raise ArchiveError(f"{path} does not exist")
+    actual, kept, structure = read_members(path)
+    found: dict[str, str] = {}
+
+    def report(name: str, message: str) -> None:
+        found.setdefault(name, message)
+
+    if SUMS in kept:
+        sums, sums_problems = parse_sums(kept[SUMS])
+        for problem in sums_problems:
+            report(SUMS, problem)
+    else:
+        sums, sums_problems = {}, [f"missing: {SUMS}"]
+        report(SUMS, sums_problems[0])
+    sums_intact = not sums_problems
+    crate_files, crate_problems = parse_crate(kept.get(CRATE))
+    crate_content_ok = CRATE in actual and (not sums_intact or sums.get(CRATE) == actual[CRATE])
+
+    for name in sorted((set(sums) | set(crate_files) | set(actual)) - {SUMS}):
+        if name not in actual:
+            report(name, f"missing: {name}")
+            continue
+        if sums_intact:
+            expected = sums.get(name)
+        elif name == CRATE:
+            # A damaged SHA256SUMS cannot vouch for the crate; only the crate's own checks can.
+            if crate_problems:
+                report(CRATE, crate_problems[0])
+            continue
+        else:
+            expected = crate_files.get(name) or sums.get(name)
+        if expected is None:
+            listed_in = SUMS if sums_intact else f"{SUMS} or {CRATE}"
+            report(name, f"extra: {name} (not listed in {listed_in})")
+        elif expected != actual[name]:
+            report(name, f"altered: {name} (sha256 is {actual[name][:16]}..., expected {expected[:16]}...)")
+        elif name != CRATE and crate_content_ok and not crate_problems:
+            if name not in crate_files:
+                report(name, f"extra: {name} (not described in {CRATE})")
+            elif crate_files[name] not in (None, actual[name]):
+                report(CRATE, f"altered: {CRATE} (its sha256 for {name} does not match the file)")
+    if crate_content_ok:
+        for problem in crate_problems:
+            report(CRATE, problem)
+    problems = structure + [found[name] for name in sorted(found)]
+    return Verification(files=len(actual), problems=problems)

@@ -1,0 +1,244 @@
+"""The results archive: what it holds, and that verification names every missing, extra or
+altered file without extracting anything."""
+
+import gzip
+import io
+import json
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from memorization import archive, cli
+from memorization.archive import CRATE, PACKAGES, SUMS, Member, build_archive, verify_archive
+
+TOP = "memorization-test"
+RECORDS = [
+    {
+        "started": "2026-11-28T10:00:00+00:00",
+        "finished": "2026-11-28T10:05:00+00:00",
+        "packages": {"python": "3.11.7", "keras": "3.15.1", "snakemake": "9.27.1", "numpy": "2.4.6"},
+        "git": {"commit": "0123abcd"},
+    },
+    {
+        "started": "2026-11-28T09:59:00+00:00",
+        "finished": "2026-11-28T10:00:00+00:00",
+        "data": {"dataset": "mnist", "origin": "mirror", "sha256": "ab" * 32, "n_train": 60000, "n_test": 10000},
+    },
+]
+
+
+@pytest.fixture
+def small_archive(tmp_path):
+    """An archive of a few small files, laid out like a scale's results."""
+    source = tmp_path / "source"
+    files = {
+        "figures/c1.png": b"\x89PNG\r\n\x1a\n" + bytes(range(200)),
+        "tables/c1.csv": b"run,statistic,value\nr,a,1.0\n",
+        "claims.csv": b"claim,value\nc1,1e-11\n",
+        "runs/c1/r/metrics.json": b'{"metrics": {"a": 1.0}}\n',
+        "config.yaml": b"scale: test\n",
+        "workflow/Snakefile": b"rule all:\n    input: []\n",
+        "name with spaces.txt": b"spaces are allowed\n",
+    }
+    members = []
+    for name, payload in files.items():
+        path = source / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(payload)
+        role = "input" if name == "config.yaml" else "workflow" if name.startswith("workflow/") else "result"
+        members.append(Member(path, name, role))
+    output = tmp_path / "archive.tar.gz"
+    hashes = build_archive(
+        output, members, top=TOP, name="test archive", description="unit test",
+        main_workflow="workflow/Snakefile", records=RECORDS,
+    )
+    return output, hashes
+
+
+def read_all(path: Path) -> dict[str, bytes]:
+    with tarfile.open(path, "r:gz") as tar:
+        return {info.name: tar.extractfile(info).read() for info in tar if info.isfile()}
+
+
+def rewrite(path: Path, target: Path, change) -> None:
+    """Write ``target``: the archive at ``path`` with its members passed through ``change``."""
+    members = change(read_all(path))
+    with tarfile.open(target, "w:gz") as tar:
+        for name, payload in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(payload)
+            tar.addfile(info, io.BytesIO(payload))
+
+
+def flip_byte(name: str, position: int):
+    def change(members):
+        payload = bytearray(members[f"{TOP}/{name}"])
+        payload[position] ^= 0x01
+        members[f"{TOP}/{name}"] = bytes(payload)
+        return members
+
+    return change
+
+
+def test_archive_holds_every_file_with_checksums_and_crate(small_archive):
+    output, hashes = small_archive
+    members = read_all(output)
+    names = {name.removeprefix(f"{TOP}/") for name in members}
+    assert {"figures/c1.png", "claims.csv", "config.yaml", SUMS, CRATE, PACKAGES} <= names
+    assert all(name.startswith(f"{TOP}/") for name in members)
+
+    sums = members[f"{TOP}/{SUMS}"].decode().splitlines()
+    assert sums[-1].startswith("# sha256 of the lines above: ")
+    listed = dict(reversed(line.split("  ", 1)) for line in sums[:-1])
+    assert set(listed) == names - {SUMS}
+    assert listed["figures/c1.png"] == hashes["figures/c1.png"]
+    assert "numpy==" in members[f"{TOP}/{PACKAGES}"].decode()
+
+    crate = json.loads(members[f"{TOP}/{CRATE}"])
+    graph = {entity["@id"]: entity for entity in crate["@graph"]}
+    root = graph["./"]
+    assert root["mainEntity"] == {"@id": "workflow/Snakefile"}
+    assert "ComputationalWorkflow" in graph["workflow/Snakefile"]["@type"]
+    assert graph["figures/c1.png"]["sha256"] == hashes["figures/c1.png"]
+    action = graph["#workflow-run"]
+    assert action["@type"] == "CreateAction"
+    assert action["startTime"] == "2026-11-28T09:59:00+00:00" and action["endTime"] == "2026-11-28T10:05:00+00:00"
+    assert {"@id": "figures/c1.png"} in action["result"] and {"@id": "config.yaml"} in action["object"]
+    assert {"@id": "#dataset-mnist"} in action["object"]
+    assert graph["#software-keras"]["softwareVersion"] == "3.15.1"
+    assert {"@id": "https://w3id.org/ro/wfrun/workflow/0.5"} in root["conformsTo"]
+
+
+def test_sha256sum_accepts_the_checksum_file(small_archive, tmp_path):
+    output, _ = small_archive
+    unpacked = tmp_path / "unpacked"
+    with tarfile.open(output, "r:gz") as tar:
+        tar.extractall(unpacked, filter="data")
+    checked = subprocess.run(["sha256sum", "--strict", "-c", SUMS], cwd=unpacked / TOP, capture_output=True, text=True)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def test_same_files_give_the_same_archive_bytes(small_archive, tmp_path):
+    output, _ = small_archive
+    members = [Member(Path(tmp_path / "source" / name), name) for name in ("claims.csv", "workflow/Snakefile")]
+    first, second = tmp_path / "first.tar.gz", tmp_path / "second.tar.gz"
+    for target in (first, second):
+        build_archive(target, members, top=TOP, name="n", description="d", main_workflow="workflow/Snakefile",
+                      records=RECORDS)
+    assert first.read_bytes() == second.read_bytes()
+
+
+def test_intact_archive_verifies(small_archive):
+    output, hashes = small_archive
+    result = verify_archive(output)
+    assert result.ok, result.problems
+    assert result.files == len(hashes) + 1  # + SHA256SUMS
+
+
+@pytest.mark.parametrize("name", ["figures/c1.png", "claims.csv", "name with spaces.txt", PACKAGES, CRATE, SUMS])
+@pytest.mark.parametrize("where", ["first", "middle", "last"])
+def test_one_altered_byte_is_named(small_archive, tmp_path, name, where):
+    output, _ = small_archive
+    size = len(read_all(output)[f"{TOP}/{name}"])
+    position = {"first": 0, "middle": size // 2, "last": size - 1}[where]
+    altered = tmp_path / "altered.tar.gz"
+    rewrite(output, altered, flip_byte(name, position))
+    result = verify_archive(altered)
+    assert not result.ok
+    assert len(result.problems) == 1, result.problems
+    assert result.problems[0].startswith(f"altered: {name} ("), result.problems
+
+
+def test_missing_and_extra_files_are_named(small_archive, tmp_path):
+    output, _ = small_archive
+
+    def change(members):
+        del members[f"{TOP}/tables/c1.csv"]
+        members[f"{TOP}/figures/c9.png"] = b"not in the checksums"
+        return members
+
+    changed = tmp_path / "changed.tar.gz"
+    rewrite(output, changed, change)
+    problems = verify_archive(changed).problems
+    assert "missing: tables/c1.csv" in problems
+    assert any(problem.startswith("extra: figures/c9.png") for problem in problems)
+    assert len(problems) == 2, problems
+
+
+def test_missing_checksum_file_is_named(small_archive, tmp_path):
+    output, _ = small_archive
+    changed = tmp_path / "changed.tar.gz"
+    rewrite(output, changed, lambda members: {k: v for k, v in members.items() if not k.endswith(SUMS)})
+    assert f"missing: {SUMS}" in verify_archive(changed).problems
+
+
+def test_unreadable_archive_is_an_error(tmp_path):
+    broken = tmp_path / "broken.tar.gz"
+    broken.write_bytes(gzip.compress(b"not a tar file at all" * 10)[:-8])
+    with pytest.raises(archive.ArchiveError, match="not a readable"):
+        verify_archive(broken)
+
+
+def test_unsafe_member_names_are_reported(small_archive, tmp_path):
+    output, _ = small_archive
+    changed = tmp_path / "changed.tar.gz"
+    rewrite(output, changed, lambda members: members | {f"{TOP}/../evil.txt": b"x"})
+    assert any("unsafe" in problem for problem in verify_archive(changed).problems)
+
+
+def test_verification_extracts_nothing(small_archive, tmp_path, monkeypatch):
+    output, _ = small_archive
+    workdir = tmp_path / "empty"
+    workdir.mkdir()
+    monkeypatch.chdir(workdir)
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("verification must not extract")
+
+    monkeypatch.setattr(tarfile.TarFile, "extract", refuse)
+    monkeypatch.setattr(tarfile.TarFile, "extractall", refuse)
+    assert verify_archive(output).ok
+    assert list(workdir.iterdir()) == []
+
+
+def test_cli_exit_status_and_messages(small_archive, tmp_path, capsys):
+    output, _ = small_archive
+    assert cli.main(["verify-archive", str(output)]) == 0
+    assert "OK" in capsys.readouterr().out
+
+    altered = tmp_path / "altered.tar.gz"
+    rewrite(output, altered, flip_byte("tables/c1.csv", 3))
+    assert cli.main(["verify-archive", str(altered)]) == 1
+    error = capsys.readouterr().err
+    assert "altered: tables/c1.csv" in error and "FAILED" in error
+
+    assert cli.main(["verify-archive", str(tmp_path / "absent.tar.gz")]) == 1
+    assert "does not exist" in capsys.readouterr().err
+
+
+def test_console_script_is_installed(small_archive):
+    output, _ = small_archive
+    command = Path(sys.executable).with_name("memorization")
+    if not command.exists():
+        pytest.skip("console script not installed in this environment")
+    checked = subprocess.run([str(command), "verify-archive", str(output)], capture_output=True, text=True)
+    assert checked.returncode == 0, checked.stderr
+
+
+def test_bad_member_names_and_missing_sources_are_refused(tmp_path):
+    source = tmp_path / "a.txt"
+    source.write_text("a")
+    for members, message in [
+        ([Member(source, "../a.txt")], "relative path"),
+        ([Member(source, "a.txt"), Member(source, "a.txt")], "listed twice"),
+        ([Member(tmp_path / "absent", "absent")], "no such file"),
+        ([Member(source, SUMS)], "clashes"),
+    ]:
+        with pytest.raises(archive.ArchiveError, match=message):
+            build_archive(tmp_path / "x.tar.gz", members, top=TOP, name="n", description="d",
+                          main_workflow="a.txt", records=[])
+    assert not (tmp_path / "x.tar.gz").exists()
+    assert not any(name.name.startswith(".x.tar.gz") for name in tmp_path.iterdir())

@@ -1,0 +1,73 @@
+"""Rerunning one figure: what `snakemake -n` schedules after a plotting change, a missing run, a
+forced re-render and a forced retrain of one claim (on a copy of the session's test-scale run)."""
+
+import re
+import shutil
+
+import pytest
+import yaml
+
+from conftest import snakemake
+
+pytestmark = pytest.mark.workflow
+
+
+@pytest.fixture
+def finished_copy(test_scale_run, tmp_path):
+    """A copy of the finished test-scale run (modification times and Snakemake's records kept)."""
+    target = tmp_path / "copy"
+    shutil.copytree(test_scale_run, target, symlinks=True, ignore=shutil.ignore_patterns("archive.tar.gz", "locks"))
+    return target
+
+
+def scheduled(workdir, target, *options) -> dict[str, int]:
+    """Jobs a dry run would execute, by rule (the 'Job stats' table; empty when nothing to do).
+
+    The target comes first: --configfile and --forcerun take every word that follows them.
+    """
+    result = snakemake(workdir, "-n", target, "--configfile", "config/test.yaml", *options)
+    assert result.returncode == 0, result.stderr[-3000:]
+    output = result.stdout + result.stderr
+    if "Nothing to be done" in output:
+        return {}
+    table = output.split("Job stats:", 1)[1]
+    jobs = {}
+    for line in table.splitlines()[3:]:
+        match = re.match(r"^(\w+)\s+(\d+)$", line.strip())
+        if not match:
+            break
+        jobs[match.group(1)] = int(match.group(2))
+    jobs.pop("total", None)
+    return jobs
+
+
+def test_the_finished_copy_is_up_to_date(finished_copy):
+    assert scheduled(finished_copy, "all") == {}
+
+
+def test_editing_a_plotting_script_schedules_only_its_plot_job(finished_copy):
+    script = finished_copy / "scripts" / "plot_c1.py"
+    script.write_text(script.read_text() + "# a change to the figure only\n")
+    assert scheduled(finished_copy, "all") == {"plot_c1": 1, "all": 1}
+    assert scheduled(finished_copy, "fig_c1") == {"plot_c1": 1, "fig_c1": 1}
+
+
+def test_forcing_a_re_render_schedules_only_the_plot_job(finished_copy):
+    assert scheduled(finished_copy, "fig_c1", "--forcerun", "plot_c1") == {"plot_c1": 1, "fig_c1": 1}
+
+
+def test_only_new_runs_are_trained_when_a_setting_is_added(finished_copy):
+    config_path = finished_copy / "config" / "test.yaml"
+    config = yaml.safe_load(config_path.read_text())
+    section = config["c1"]
+    section["n_train"] = section["n_train"] + [max(section["n_train"]) + 1]
+    config_path.write_text(yaml.safe_dump(config, sort_keys=False))  # key order is part of the params
+    new_runs = len(section["inits"]) * len(section["optimizers"]) * len(section["seeds"])
+    jobs = scheduled(finished_copy, "fig_c1")
+    assert jobs == {"train": new_runs, "measure": new_runs, "summarize": 1, "plot_c1": 1, "fig_c1": 1}
+
+
+def test_retraining_one_claim_from_scratch_leaves_the_data_alone(finished_copy):
+    runs = len(list((finished_copy / "results" / "test" / "runs" / "c1").iterdir()))
+    jobs = scheduled(finished_copy, "fig_c1", "--forcerun", "train")
+    assert jobs == {"train": runs, "measure": runs, "summarize": 1, "plot_c1": 1, "fig_c1": 1}
