@@ -33,6 +33,31 @@ def verify_archive(arguments) -> int:
     return 0
 
 
+def bench(arguments) -> int:
+    import os
+
+    from memorization import bench as bench_module
+
+    default_backend = arguments.default_backend or os.environ.get("KERAS_BACKEND") or "tensorflow"
+    backends = arguments.backends.split(",") if arguments.backends else bench_module.installed_backends()
+    table = bench_module.run_bench(
+        shapes=arguments.shapes.split(","),
+        backends=backends,
+        default_backend=default_backend,
+        threads=arguments.threads or len(os.sched_getaffinity(0)),
+        rounds=arguments.rounds,
+        seconds=arguments.seconds,
+        steps=arguments.steps,
+        with_fit=not arguments.no_fit,
+    )
+    bench_module.write_table(table, arguments.output)
+    if arguments.figure:
+        bench_module.draw(table, arguments.figure, arguments.figure.with_suffix(".pdf"))
+    print("\n".join(bench_module.summary_lines(table)))
+    print(f"wrote {arguments.output}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="memorization", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -40,6 +65,25 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("configs", nargs="+", type=Path)
     check.add_argument("--schema", type=Path, default=DEFAULT_SCHEMA)
     check.set_defaults(handler=check_config)
+    timing = commands.add_parser(
+        "bench",
+        help="training steps/s side by side: our engine per Keras backend, plain Keras fit, a plain PyTorch loop, "
+        "and the matmul ceiling",
+    )
+    timing.add_argument("--output", type=Path, default=Path("results/bench/bench.csv"), help="CSV to write")
+    timing.add_argument("--figure", type=Path, default=None, help="PNG to draw (a PDF is written beside it)")
+    timing.add_argument("--shapes", default="mlp-n10,mlp-n100,conv-quick", help="comma-separated shape names")
+    timing.add_argument("--backends", default=None, help="comma-separated Keras backends (default: all installed)")
+    timing.add_argument(
+        "--default-backend", default=None, help="backend whose engine rows are marked default (default: $KERAS_BACKEND "
+        "or tensorflow)"
+    )
+    timing.add_argument("--threads", type=int, default=None, help="threads per implementation (default: all cores)")
+    timing.add_argument("--rounds", type=int, default=3, help="round-robin repetitions; the table has the median")
+    timing.add_argument("--seconds", type=float, default=2.0, help="timed seconds per measurement")
+    timing.add_argument("--steps", type=int, default=None, help="timed steps per measurement (overrides --seconds)")
+    timing.add_argument("--no-fit", action="store_true", help="leave out the plain Keras fit() rows")
+    timing.set_defaults(handler=bench)
     verify = commands.add_parser(
         "verify-archive",
         help="check every file of a results archive against its SHA256SUMS and RO-Crate metadata (extracts nothing)",

@@ -93,6 +93,7 @@ def _configure_backend(backend: str, threads: int, deterministic: bool) -> None:
         import torch
 
         torch.set_num_threads(threads)
+        _keep_float64_in_keras_type_promotion()
         if deterministic:
             torch.use_deterministic_algorithms(True, warn_only=True)
     elif backend == "jax":
@@ -100,6 +101,20 @@ def _configure_backend(backend: str, threads: int, deterministic: bool) -> None:
 
         # float64 on JAX must be switched on explicitly, or it silently computes in float32.
         jax.config.update("jax_enable_x64", True)
+        _keep_float64_in_keras_type_promotion()
+
+
+def _keep_float64_in_keras_type_promotion() -> None:
+    # Keras 3 (up to at least 3.15) maps float64 to float32 in its type promotion on every
+    # backend but TensorFlow, so on JAX and PyTorch ops.cos, ops.tanh, ... of a float64 tensor
+    # return float32 and a float64 run silently loses precision (tests/unit/test_backends.py).
+    try:
+        from keras.src.backend.common import dtypes
+    except ImportError:  # a Keras without this table does not downcast
+        return
+    table = getattr(dtypes, "BIT64_TO_BIT32_DTYPE", None)
+    if isinstance(table, dict):
+        table["float64"] = "float64"
 
 
 def backend_versions() -> dict[str, str]:

@@ -1,0 +1,127 @@
+"""kill -9 of a real training job mid-run: the rerun resumes from its checkpoint and ends where
+an uninterrupted run ends (same final loss, loss curve and weights)."""
+
+import io
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pandas as pd
+import psutil
+import pytest
+import yaml
+
+from conftest import REPO
+
+pytestmark = pytest.mark.workflow
+WORKFLOW_FILES = ["Snakefile", "rules", "scripts", "config", "report", "environment.yml"]
+RUN = "linear-w0zeros-adam-n3-s0"
+STEPS = 1000
+CHECKPOINT_EVERY = 100
+
+
+def workflow_copy(target: Path) -> Path:
+    target.mkdir(parents=True)
+    for name in WORKFLOW_FILES:
+        source = REPO / name
+        if source.is_dir():
+            shutil.copytree(source, target / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(source, target / name)
+    config = yaml.safe_load((REPO / "config" / "test.yaml").read_text())
+    # One C1 run long enough to be killed between two checkpoints; no other claim.
+    config = {key: value for key, value in config.items() if not (key.startswith("c") and key[1:].isdigit())}
+    config["c1"] = yaml.safe_load((REPO / "config" / "test.yaml").read_text())["c1"]
+    config["c1"].update(n_train=[3], inits=["zeros"], optimizers=["adam"], seeds=[0])
+    config["c1"]["adam"] = {"learning_rate": 1.0e-3, "max_steps": STEPS}
+    config["training"] = {"checkpoint_every": CHECKPOINT_EVERY, "checkpoint_seconds": None, "progress_seconds": 1}
+    (target / "config" / "resume.yaml").write_text(yaml.safe_dump(config))
+    return target
+
+
+def snakemake_command(workdir: Path) -> tuple[list[str], dict]:
+    target = f"results/test/runs/c1/{RUN}/training.json"
+    environment = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO / "src"), os.environ.get("PYTHONPATH", "")]))
+    command = [sys.executable, "-m", "snakemake", "--cores", "1", target, "--configfile", "config/resume.yaml"]
+    return command, environment
+
+
+def run_to_end(workdir: Path) -> subprocess.CompletedProcess:
+    command, environment = snakemake_command(workdir)
+    return subprocess.run(command, cwd=workdir, capture_output=True, text=True, timeout=600, env=environment)
+
+
+def training_process(snakemake: psutil.Process) -> psutil.Process | None:
+    for child in snakemake.children(recursive=True):
+        try:
+            if any(part.endswith(".train.py") for part in child.cmdline()):
+                return child
+        except psutil.NoSuchProcess:
+            continue
+    return None
+
+
+def outputs(workdir: Path) -> tuple[dict, pd.DataFrame, dict]:
+    """The run's final training metrics, its loss curve, and its trained weights."""
+    run = workdir / "results" / "test" / "runs" / "c1" / RUN
+    result = json.loads((run / "training.json").read_text())["result"]
+    metrics = {name: result[name] for name in ("steps", "final_loss", "reached_threshold", "stopped_at_cap")}
+    history = pd.read_csv(run / "history.csv").drop(columns=["seconds"])
+    weights = {}
+    with zipfile.ZipFile(run / "model.keras") as archive, h5py.File(io.BytesIO(archive.read("model.weights.h5"))) as h5:
+        h5.visititems(lambda name, item: weights.update({name: item[()]}) if isinstance(item, h5py.Dataset) else None)
+    return metrics, history, weights
+
+
+def test_kill_9_mid_training_then_rerun_resumes_and_matches_an_uninterrupted_run(tmp_path):
+    reference = workflow_copy(tmp_path / "uninterrupted")
+    finished = run_to_end(reference)
+    assert finished.returncode == 0, finished.stderr[-3000:]
+
+    workdir = workflow_copy(tmp_path / "killed")
+    # The prepared data set is reused, so only the training job runs twice.
+    shutil.copytree(reference / "results" / "test" / "data", workdir / "results" / "test" / "data")
+    run_dir = workdir / "results" / "test" / "runs" / "c1" / RUN
+    checkpoint = run_dir / "checkpoint" / f"{RUN}.state.npz"
+    command, environment = snakemake_command(workdir)
+    first = subprocess.Popen(command, cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                             env=environment)
+    deadline = time.monotonic() + 300
+    while not checkpoint.exists() and first.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert checkpoint.exists(), "no checkpoint appeared before the job ended"
+    trainer = training_process(psutil.Process(first.pid))
+    assert trainer is not None, "could not find the training process"
+    os.kill(trainer.pid, signal.SIGKILL)
+    first_output, _ = first.communicate(timeout=120)
+    assert first.returncode != 0, "the job was not killed mid-run"
+    assert not (run_dir / "model.keras").exists()
+    assert checkpoint.exists()  # Snakemake removes a failed job's outputs, not its checkpoint
+
+    rerun = run_to_end(workdir)
+    assert rerun.returncode == 0, rerun.stderr[-3000:]
+    log = (workdir / "results" / "test" / "logs" / "c1" / "train" / f"{RUN}.log").read_text()
+    resumed = [line for line in log.splitlines() if "from checkpoint at step" in line]
+    assert len(resumed) == 1, log[-3000:]
+    step = int(resumed[0].split("from checkpoint at step ")[1].split()[0])
+    assert 0 < step < STEPS and step % CHECKPOINT_EVERY == 0
+    assert not (run_dir / "checkpoint").exists()  # deleted once the outputs exist
+    training = json.loads((run_dir / "training.json").read_text())["result"]
+    assert training["resumed_from_step"] == step and training["steps"] == STEPS
+
+    metrics, history, weights = outputs(workdir)
+    expected_metrics, expected_history, expected_weights = outputs(reference)
+    for name, value in expected_metrics.items():
+        assert metrics[name] == pytest.approx(value, rel=1e-9, abs=1e-15), name
+    pd.testing.assert_frame_equal(history, expected_history, check_exact=False, rtol=1e-12)
+    assert weights.keys() == expected_weights.keys() and weights
+    for name, value in expected_weights.items():
+        np.testing.assert_allclose(weights[name], value, rtol=1e-9, atol=1e-15, err_msg=name)
