@@ -1,8 +1,10 @@
 """Same config, seed, backend and machine: a second run gives identical metrics and claims values.
 
-The second run builds only what the numbers need (data, training, metrics, tables, claims rows
-and table: no figures, no report), in a fresh copy of the workflow, and is compared exactly with
-the session's test-scale run.
+The default check recomputes, in a fresh copy of the workflow, the data and one run of every
+claim (training and metrics; the first run key of each claim) and compares them exactly with the
+session's test-scale run; every claim's code path runs twice while the suite stays short. The
+slow check (``-m slow``) reruns the whole test scale up to claims.csv and compares every metric,
+table and claims value.
 """
 
 import json
@@ -19,62 +21,75 @@ pytestmark = pytest.mark.workflow
 TIMING = re.compile(r"seconds|duration|time|elapsed|per_s", re.I)
 
 
-@pytest.fixture(scope="module")
-def second_run(test_scale_run, tmp_path_factory):
-    # The workflow as the first run saw it (the repository may have changed since).
-    workdir = tmp_path_factory.mktemp("second-run")
+def fresh_copy(test_scale_run, target):
+    """The workflow exactly as the first run saw it (the repository may have changed since)."""
     for name in WORKFLOW_FILES:
         source = test_scale_run / name
         if source.is_dir():
-            shutil.copytree(source, workdir / name, ignore=shutil.ignore_patterns("__pycache__"))
+            shutil.copytree(source, target / name, ignore=shutil.ignore_patterns("__pycache__"))
         elif source.exists():
-            shutil.copy2(source, workdir / name)
-    result = snakemake(workdir, "--cores", "2", "results/test/claims.csv", "--configfile", "config/test.yaml")
+            shutil.copy2(source, target / name)
+    return target
+
+
+def rerun(test_scale_run, target, *targets):
+    workdir = fresh_copy(test_scale_run, target)
+    result = snakemake(workdir, "--cores", "2", *targets, "--configfile", "config/test.yaml")
     assert result.returncode == 0, result.stderr[-4000:]
-    return test_scale_run / "results" / "test", workdir / "results" / "test"
+    return workdir / "results" / "test"
+
+
+@pytest.fixture(scope="module")
+def one_run_per_claim(test_scale_run, tmp_path_factory):
+    first = test_scale_run / "results" / "test"
+    runs = [sorted(claim.iterdir())[0].relative_to(first) for claim in sorted((first / "runs").iterdir())]
+    assert runs, "the first run made no runs"
+    second = rerun(test_scale_run, tmp_path_factory.mktemp("second-run"), *[f"results/test/{run}/metrics.json" for run in runs])
+    return first, second, runs
 
 
 def without_timing(metrics: dict) -> dict:
     return {key: value for key, value in metrics.items() if not TIMING.search(key)}
 
 
-def test_every_run_has_identical_metrics(second_run):
-    first, second = second_run
-    runs = sorted(path.relative_to(first) for path in first.glob("runs/*/*/metrics.json"))
-    assert runs, "no runs"
-    assert runs == sorted(path.relative_to(second) for path in second.glob("runs/*/*/metrics.json"))
+def assert_same_run(first, second, run):
+    one, two = (json.loads((base / run / "metrics.json").read_text()) for base in (first, second))
+    assert without_timing(one["metrics"]) == without_timing(two["metrics"]), run
+    assert one.get("settings") == two.get("settings"), run
+    if (first / run / "training.json").is_file():
+        one, two = (json.loads((base / run / "training.json").read_text()) for base in (first, second))
+        assert one.get("official_indices") == two.get("official_indices"), run
+    if (first / run / "history.csv").is_file():
+        losses = [pd.read_csv(base / run / "history.csv").filter(like="loss") for base in (first, second)]
+        pd.testing.assert_frame_equal(*losses, check_exact=True, obj=str(run))
+
+
+def test_one_run_of_every_claim_gives_identical_metrics(one_run_per_claim):
+    first, second, runs = one_run_per_claim
     for run in runs:
-        one, two = (json.loads((base / run).read_text()) for base in (first, second))
-        assert without_timing(one["metrics"]) == without_timing(two["metrics"]), run
-        assert one.get("settings") == two.get("settings"), run
+        assert_same_run(first, second, run)
 
 
-def test_training_saw_the_same_images_and_losses(second_run):
-    first, second = second_run
-    for path in first.glob("runs/*/*/training.json"):
-        run = path.relative_to(first)
-        one, two = (json.loads((base / run).read_text()) for base in (first, second))
-        assert one["official_indices"] == two["official_indices"], run
-        history = run.with_name("history.csv")
-        losses = [pd.read_csv(base / history).filter(like="loss") for base in (first, second)]
-        pd.testing.assert_frame_equal(*losses, check_exact=True)
+def test_the_prepared_data_is_identical(one_run_per_claim):
+    first, second, _ = one_run_per_claim
+    for data in first.glob("data/*.npz"):
+        assert (second / "data" / data.name).read_bytes() == data.read_bytes(), data.name
 
 
-def test_tables_and_claims_values_are_identical(second_run):
-    first, second = second_run
+@pytest.mark.slow
+def test_a_whole_second_run_gives_identical_metrics_tables_and_claims(test_scale_run, tmp_path):
+    first = test_scale_run / "results" / "test"
+    second = rerun(test_scale_run, tmp_path, "results/test/claims.csv")
+    runs = sorted(path.parent.relative_to(first) for path in first.glob("runs/*/*/metrics.json"))
+    assert runs == sorted(path.parent.relative_to(second) for path in second.glob("runs/*/*/metrics.json"))
+    for run in runs:
+        assert_same_run(first, second, run)
     for table in sorted(first.glob("tables/*.csv")):
         one, two = (pd.read_csv(base / "tables" / table.name) for base in (first, second))
-        keep = [not TIMING.search(str(statistic)) for statistic in one.get("statistic", pd.Series(dtype=str))]
         if "statistic" in one:
-            one = one[keep].reset_index(drop=True)
-            two = two[[not TIMING.search(str(statistic)) for statistic in two["statistic"]]].reset_index(drop=True)
+            one, two = (frame[~frame.statistic.astype(str).str.contains(TIMING)].reset_index(drop=True)
+                        for frame in (one, two))
         pd.testing.assert_frame_equal(one, two, check_exact=True, obj=table.name)
     claims = [pd.read_csv(base / "claims.csv") for base in (first, second)]
     columns = ["claim", "statistic", "value", "threshold", "verdict"]
     pd.testing.assert_frame_equal(claims[0][columns], claims[1][columns], check_exact=True)
-
-
-def test_the_prepared_data_is_identical(second_run):
-    first, second = second_run
-    for data in first.glob("data/*.npz"):
-        assert (second / "data" / data.name).read_bytes() == data.read_bytes(), data.name
