@@ -1,0 +1,56 @@
+import numpy as np
+import pytest
+
+from memorization.analysis import basins
+from memorization.analysis.iteration import nearest_examples
+from memorization.errors import MemorizationError
+
+DIM = 400
+EXAMPLES = np.stack([np.full(DIM, 0.2), np.full(DIM, 0.7)])
+RADIUS = 0.1
+
+
+def ball_attractor(z):
+    """Contracts towards an example only within RMS distance RADIUS of it; elsewhere f(z) = z."""
+    index, distance = nearest_examples(z, EXAMPLES)
+    inside = (distance < RADIUS)[:, None]
+    return np.where(inside, EXAMPLES[index] + 0.5 * (z - EXAMPLES[index]), z)
+
+
+def test_return_probability_of_a_ball_shaped_basin():
+    # The RMS size of N(0, s^2) noise in 400 dimensions is s within a few percent, so copies
+    # at s <= 0.08 start inside the ball of RMS radius 0.1 and copies at s >= 0.12 outside it.
+    levels = [0.02, 0.05, 0.08, 0.12, 0.2]
+    probability = basins.return_probability(ball_attractor, EXAMPLES, levels, copies=20, max_steps=100, tol=1e-9, eps=0.01)
+    assert probability.shape == (5, 2)
+    np.testing.assert_array_equal(probability, [[1, 1], [1, 1], [1, 1], [0, 0], [0, 0]])
+    np.testing.assert_allclose(basins.basin_radius(levels, probability), [0.08, 0.08])
+
+
+def test_basin_radius_requires_every_smaller_level_to_pass():
+    levels = np.array([0.1, 0.2, 0.3, 0.4])
+    probability = np.array(
+        [
+            [1.0, 0.5, 0.95, 0.9],
+            [0.95, 0.5, 0.95, 0.9],
+            [0.2, 0.5, 0.95, 0.85],
+            [0.95, 0.5, 0.95, 0.9],  # a lucky return after a failure does not count
+        ]
+    )
+    np.testing.assert_allclose(basins.basin_radius(levels, probability), [0.2, 0.0, 0.4, 0.2])
+    assert basins.basin_radius(levels[::-1], probability[::-1, 0]) == pytest.approx(0.2)  # unsorted grid
+
+
+def test_returning_to_another_example_does_not_count():
+    def collapse_to_first(z):
+        return np.broadcast_to(EXAMPLES[0], z.shape).copy()
+
+    probability = basins.return_probability(collapse_to_first, EXAMPLES, [0.01], copies=5, max_steps=5, tol=1e-9, eps=0.01)
+    np.testing.assert_array_equal(probability, [[1.0, 0.0]])
+
+
+def test_bad_inputs_raise():
+    with pytest.raises(MemorizationError):
+        basins.return_probability(ball_attractor, EXAMPLES, [-0.1], copies=2, max_steps=1, tol=1e-9, eps=0.01)
+    with pytest.raises(MemorizationError):
+        basins.basin_radius([0.1, 0.2], np.ones((3, 2)))

@@ -1,0 +1,190 @@
+"""Operator extraction, linearity check, eigen statistics and L* (C6, C7)."""
+
+import os
+
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+
+import numpy as np
+import pytest
+
+from memorization.analysis import operator as op
+from memorization.errors import ConfigError
+from memorization.models import conv
+
+
+def hand_built_conv_matrix(kernel: np.ndarray, side: int) -> np.ndarray:
+    """Matrix of a 1-channel 3x3 'same' cross-correlation with zero padding, row-major pixels."""
+    matrix = np.zeros((side * side, side * side))
+    for row in range(side):
+        for col in range(side):
+            for dr in (-1, 0, 1):
+                for dc in (-1, 0, 1):
+                    r, c = row + dr, col + dc
+                    if 0 <= r < side and 0 <= c < side:
+                        matrix[row * side + col, r * side + c] = kernel[dr + 1, dc + 1]
+    return matrix
+
+
+def linear_net_with_kernels(side, kernels):
+    model = conv.build_linear_conv(side, len(kernels), seed=0)
+    conv_layers = [layer for layer in model.layers if "conv" in layer.name]
+    for layer, kernel in zip(conv_layers, kernels):
+        layer.set_weights([kernel.reshape(3, 3, 1, 1)])
+    return model
+
+
+@pytest.mark.parametrize("side", [1, 2, 3, 5])
+def test_operator_of_one_conv_equals_hand_built_matrix(side):
+    kernel = np.arange(1.0, 10.0).reshape(3, 3) - 4.5  # asymmetric: catches a flipped kernel
+    model = linear_net_with_kernels(side, [kernel])
+    matrix = op.extract_operator(op.model_function(model), (side, side, 1))
+    np.testing.assert_allclose(matrix, hand_built_conv_matrix(kernel, side), rtol=0, atol=1e-13)
+
+
+def test_operator_of_three_convs_is_the_product_of_their_matrices():
+    rng = np.random.default_rng(1)
+    kernels = [rng.standard_normal((3, 3)) for _ in range(3)]
+    side = 4
+    model = linear_net_with_kernels(side, kernels)
+    matrix = op.extract_operator(op.model_function(model), (side, side, 1))
+    expected = np.eye(side * side)
+    for kernel in kernels:  # the first layer acts first, so it is the rightmost factor
+        expected = hand_built_conv_matrix(kernel, side) @ expected
+    np.testing.assert_allclose(matrix, expected, rtol=0, atol=1e-12)
+    image = rng.random((1, side, side, 1))
+    np.testing.assert_allclose(matrix @ image.ravel(), op.model_function(model)(image).ravel(), atol=1e-12)
+
+
+def test_operator_of_a_plain_function_and_its_flattening_order():
+    weights = np.random.default_rng(2).standard_normal((12, 12))
+
+    def apply(images):
+        return (images.reshape(len(images), -1) @ weights.T).reshape(images.shape)
+
+    np.testing.assert_allclose(op.extract_operator(apply, (2, 2, 3)), weights, atol=1e-14)
+    with pytest.raises(ConfigError, match="sends images"):
+        op.extract_operator(lambda images: images[:, :1], (2, 2))
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda: conv.build_linear_conv(5, 4, seed=3),
+        lambda: conv.build_downsampling_conv(6, 2, 3, seed=3),
+    ],
+)
+def test_linearity_check_passes_on_linear_nets(build):
+    model = build()
+    check = op.check_linearity(op.model_function(model), model.input_shape[1:])
+    assert check.is_linear
+    assert check.max_relative_error < 1e-13
+
+
+def test_linearity_check_fails_on_a_nonlinear_net():
+    model = conv.build_nonlinear_conv(8, 2, 4, channels_in=1, seed=0, dtype="float64")
+    check = op.check_linearity(op.model_function(model), (8, 8, 1))
+    assert not check.is_linear
+    assert check.max_relative_error > 1e-3
+
+
+def test_linearity_check_fails_on_an_affine_map_and_on_a_relu():
+    shape = (3, 3)
+    assert not op.check_linearity(lambda z: 2.0 * z + 0.1, shape).is_linear
+    assert not op.check_linearity(lambda z: np.maximum(z, 0.0), shape).is_linear
+    assert op.check_linearity(lambda z: -3.0 * z, shape).is_linear
+
+
+def test_linearity_tolerance_follows_the_dtype():
+    float32_model = conv.build_linear_conv(4, 3, dtype="float32")
+    check = op.check_linearity(op.model_function(float32_model), (4, 4, 1), dtype="float32")
+    assert check.is_linear
+    assert check.tolerance == pytest.approx(1e4 * np.finfo(np.float32).eps)
+
+
+def test_eigen_decomposition_sorts_by_modulus_and_keeps_complex_pairs():
+    rotation = np.array([[0.0, -2.0], [2.0, 0.0]])
+    matrix = np.zeros((3, 3))
+    matrix[:2, :2] = rotation
+    matrix[2, 2] = 1.0
+    eigen = op.eigen_decomposition(matrix)
+    np.testing.assert_allclose(np.abs(eigen.values), [2.0, 2.0, 1.0])
+    np.testing.assert_allclose(matrix @ eigen.vectors, eigen.vectors * eigen.values, atol=1e-12)
+    diagonal = op.eigen_decomposition(np.diag([0.5, -3.0, 1.0]))
+    np.testing.assert_allclose(diagonal.values, [-3.0, 1.0, 0.5])
+    assert np.isrealobj(diagonal.values)
+
+
+def test_rank_one_projector_memorizes_and_identity_does_not():
+    rng = np.random.default_rng(4)
+    image = rng.random((1, 4, 4, 1))
+    x = image.ravel()
+    projector = np.outer(x, x) / (x @ x)
+    summary = op.summarize_operator(projector, image)
+    np.testing.assert_allclose(summary.alignments, [1.0], atol=1e-12)
+    assert summary.top_eigenvalues[0] == pytest.approx(1.0)
+    assert summary.next_eigenvalue_modulus == pytest.approx(0.0, abs=1e-12)
+    assert summary.fixed_point_residual == pytest.approx(0.0, abs=1e-12)
+    assert op.is_memorized(summary, 0.99)
+    # A convolution-like operator that fits x exactly but is not a projector onto x.
+    perturbed = projector + 0.5 * (np.eye(16) - projector) @ np.diag(np.linspace(1.5, 2.5, 16)) @ (np.eye(16) - projector)
+    assert not op.is_memorized(op.summarize_operator(perturbed, image), 0.99)
+    noisy = op.noise_alignment(projector, image, samples=20)
+    np.testing.assert_allclose(noisy, 1.0, atol=1e-12)
+    identity_baseline = op.noise_alignment(np.eye(16), image, samples=200, seed=1)
+    assert identity_baseline.mean() < 0.5  # ~ sqrt(1/16) for zero-mean noise
+
+
+def test_span_alignment_of_several_images():
+    rng = np.random.default_rng(5)
+    images = rng.random((3, 5, 5))
+    columns = images.reshape(3, -1).T
+    inside = columns @ rng.standard_normal(3)
+    orthogonal = rng.standard_normal(25)
+    orthogonal -= columns @ np.linalg.lstsq(columns, orthogonal, rcond=None)[0]
+    mixed = inside / np.linalg.norm(inside) + orthogonal / np.linalg.norm(orthogonal)
+    alignment = op.span_alignment(np.stack([inside, orthogonal, mixed], axis=1), images)
+    np.testing.assert_allclose(alignment, [1.0, 0.0, np.sqrt(0.5)], atol=1e-12)
+    projector = columns @ np.linalg.pinv(columns)
+    summary = op.summarize_operator(projector, images)
+    assert summary.alignments.shape == (3,)
+    np.testing.assert_allclose(summary.alignments, 1.0, atol=1e-10)
+    assert summary.next_eigenvalue_modulus < 1e-10
+
+
+def test_minimal_memorizing_depth_on_a_tiny_case():
+    assert op.minimal_memorizing_depth([4, 1, 3, 2], [True, False, True, False]) == 3
+    assert op.minimal_memorizing_depth([1, 2, 3], [False, False, False]) is None
+    assert op.minimal_memorizing_depth([1, 2, 3, 4], [False, True, False, True]) == 2
+    assert op.minimal_memorizing_depth([1, 2, 3, 4], [False, True, False, True], stable=True) == 4
+    with pytest.raises(ConfigError, match="once"):
+        op.minimal_memorizing_depth([1, 1], [True, False])
+
+
+def test_minimal_memorizing_depth_from_operators_of_a_tiny_sweep():
+    """A hand-made sweep: A_L = P + c (I - P), c = 1.5 below depth 3 - offset and 0.5 from there on."""
+    image = np.arange(1.0, 5.0).reshape(1, 2, 2)
+    x = image.ravel()
+    projector = np.outer(x, x) / (x @ x)
+    rows = []
+    for seed, offset in ((0, 0), (1, 1)):
+        for depth in range(1, 6):
+            leak = 1.5 if depth + offset < 3 else 0.5
+            matrix = projector + leak * (np.eye(4) - projector)
+            summary = op.summarize_operator(matrix, image)
+            rows.append({"side": 2, "seed": seed, "depth": depth, "memorized": op.is_memorized(summary, 0.99)})
+    table = op.minimal_memorizing_depths(rows)
+    assert table["l_star"].tolist() == [3, 2]
+    assert table["max_depth_tested"].tolist() == [5, 5]
+    never = op.minimal_memorizing_depths([{"side": 4, "seed": 0, "depth": 1, "memorized": False}])
+    assert np.isnan(never["l_star"].iloc[0])
+
+
+@pytest.mark.parametrize("side", [1, 2, 3, 4, 6])
+def test_receptive_field_depth_matches_the_support_of_the_operator(side):
+    """With all-ones kernels, A has no zero entry exactly from depth side - 1 on."""
+    expected = op.stride1_receptive_field_depth(side)
+    assert expected == max(1, side - 1)
+    for depth in range(1, side + 2):
+        model = conv.build_linear_conv(side, depth, initializer="ones")
+        matrix = op.extract_operator(op.model_function(model), (side, side, 1))
+        assert op.covers_image(matrix) == (depth >= expected)
