@@ -486,6 +486,7 @@ def draw(table, png: str | os.PathLike, pdf: str | os.PathLike | None = None) ->
         sns.barplot(x=part["steps_per_s"].to_numpy(), y=part["implementation"].to_numpy(), hue=part["implementation"].to_numpy(),
                     palette=colors, legend=False, ax=axis)
         axis.set_xscale("log")
+        axis.set_xlim(right=part["steps_per_s"].max() * 12)  # room for the labels
         axis.set_title(f"{shape}")
         axis.set_xlabel("full-batch training steps / s")
         for index, (rate, ratio, fraction) in enumerate(zip(part["steps_per_s"], part["ratio_to_pytorch"], part["fraction_of_ceiling"])):
