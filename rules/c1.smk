@@ -21,6 +21,8 @@ rule plot_c1:
         f"{RESULTS}/benchmarks/c1/plot.tsv"
     conda:
         "../environment.yml"
+    resources:
+        **job_resources("other", claim="c1"),
     script:
         "../scripts/plot_c1.py"
 

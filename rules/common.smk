@@ -65,3 +65,27 @@ def all_targets(wildcards):
     for claim in CLAIMS:
         targets += FIGURES.get(claim, [])
     return targets
+
+
+def job_resources(step, claim=None):
+    """What one job of `step` (train, measure or other) asks its scheduler for.
+
+    From the config's `resources` section (sized per scale) with the claim's overrides; the
+    claim is the rule's `claim` wildcard unless given. Callables, so the one generic rule
+    asks for the sizes of the claim it runs for.
+    """
+
+    def request(name, default=None):
+        def lookup(wildcards):
+            section = config["resources"]
+            job_claim = claim or getattr(wildcards, "claim", None)
+            override = section.get("claims", {}).get(job_claim, {}).get(step, {})
+            return override.get(name, section[step].get(name, default))
+
+        return lookup
+
+    return {
+        "mem_mb": request("mem_mb"),
+        "runtime": request("runtime"),
+        "gpu": request("gpu", 0),
+    }

@@ -20,6 +20,8 @@ rule train:
     conda:
         "../environment.yml"
     threads: THREADS_PER_JOB
+    resources:
+        **job_resources("train"),
     params:
         settings=run_settings,
         runtime=RUNTIME,
@@ -46,6 +48,8 @@ rule measure:
     conda:
         "../environment.yml"
     threads: THREADS_PER_JOB
+    resources:
+        **job_resources("measure"),
     params:
         settings=run_settings,
         runtime=RUNTIME,
@@ -67,6 +71,8 @@ rule summarize:
         claim="c[0-9]+",
     conda:
         "../environment.yml"
+    resources:
+        **job_resources("other"),
     params:
         settings=lambda wildcards: {"section": config[wildcards.claim], "scale": SCALE},
         runtime=RUNTIME,

@@ -45,6 +45,8 @@ def snakemake_report(snakefile, configfile, output, log, targets=("all",)) -> No
         "--snakefile", str(snakefile),
         "--configfile", str(configfile),
         "--report", str(temporary),
+        # A rule may size its threads from the core count, which --report alone leaves undefined.
+        "--cores", "1",
         "--nolock",
         *targets,
     ]

@@ -55,3 +55,20 @@ def test_check_config_command(tmp_path, capsys):
     assert main(["check-config", str(SCHEMA_DIR.parent / "test.yaml"), "--schema", str(schema)]) == 0
     assert main(["check-config", str(bad), "--schema", str(schema)]) == 1
     assert "key c1.seeds[0]: -1 is less than the minimum of 0" in capsys.readouterr().err
+
+
+def key_tree(node, prefix=""):
+    keys = set()
+    if isinstance(node, dict):
+        for key, value in node.items():
+            keys.add(prefix + key)
+            keys |= key_tree(value, f"{prefix}{key}.")
+    return keys
+
+
+@pytest.mark.parametrize("name", ["quick.yaml", "test.yaml"])
+def test_scales_set_every_key_of_the_default_config(name):
+    # `--configfile X` is merged into config/config.yaml (the Snakefile's configfile), so a key
+    # that only the paper config sets would leak its paper value into the other scales.
+    missing = key_tree(load("config.yaml")) - key_tree(load(name))
+    assert not missing, f"{name} lacks {sorted(missing)}"

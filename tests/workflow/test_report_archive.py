@@ -53,8 +53,8 @@ def test_archive_verifies_and_holds_every_kind_of_result(archived):
     for claim_row in (archived / "claims").glob("*.csv"):
         claim = claim_row.stem
         expected |= {f"claims/{claim}.csv", f"tables/{claim}.csv", f"provenance/{claim}.json"}
-    for run in (archived / "runs").glob("*/*"):
-        prefix = run.relative_to(archived).as_posix()
+    for metrics in (archived / "runs").glob("*/*/metrics.json"):
+        prefix = metrics.parent.relative_to(archived).as_posix()
         expected |= {f"{prefix}/{name}" for name in ("metrics.json", "provenance.json", "metrics.provenance.json")}
     expected |= {path.relative_to(archived).as_posix() for path in (archived / "figures").iterdir()}
     assert expected <= names, sorted(expected - names)

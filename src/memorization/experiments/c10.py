@@ -1,0 +1,82 @@
+"""C10 (extension, PNAS follow-up): basins of attraction around the training examples.
+
+For each model (width x depth of the section), ``copies`` noisy copies x_i + N(0, s^2 I) of each
+training example are iterated at each noise level s; the return probability is the fraction
+that end within RMS distance ``eps`` of x_i itself. The basin radius of x_i is the largest s up
+to which that probability stays >= ``return_level`` (see `memorization.analysis.basins`).
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+
+from memorization import claims, data
+from memorization.experiments import fc
+from memorization.provenance import write_json_atomic
+
+CLAIM = "c10"
+STATEMENT = "Training examples of a deep autoencoder have basins of attraction that absorb visible noise, growing with width and depth"
+# Measurement settings and their schema defaults (the workflow's validation does not fill them in).
+MEASUREMENT_DEFAULTS = {"copies": 20, "max_steps": 500, "tol": 1e-6, "eps": 0.05, "return_level": 0.9}
+
+
+def expand_runs(section: dict, seed: int) -> dict[str, dict]:
+    runs = {}
+    for width, depth, run_seed in itertools.product(section["widths"], section["depths"], section["seeds"]):
+        model = fc.model_settings(section["model"], seed + run_seed, width=width, depth=depth)
+        measurement = {name: section.get(name, default) for name, default in MEASUREMENT_DEFAULTS.items()}
+        key, settings = fc.claim_run(CLAIM, model, noise_levels=section["noise_levels"], **measurement)
+        runs[key] = settings
+    return runs
+
+
+train = fc.train
+
+
+def measure(settings: dict, inputs: dict, outputs: dict, log) -> dict:
+    from memorization.analysis.basins import basin_radius, return_probability
+    from memorization.analysis.iteration import as_numpy_map
+
+    model, training, images, _ = fc.load_run(settings, inputs)
+    levels = np.sort(np.asarray(settings["noise_levels"], dtype=np.float64))
+    probability = return_probability(
+        as_numpy_map(model), images, levels, copies=settings["copies"], max_steps=settings["max_steps"],
+        tol=settings["tol"], eps=settings["eps"], seed=settings["seed"],
+    )
+    radius = np.atleast_1d(basin_radius(levels, probability, settings["return_level"]))
+    metrics = {
+        "median_basin_radius": float(np.median(radius)),
+        "max_basin_radius": float(np.max(radius)),
+        "examples_with_basin": int(np.sum(radius > 0)),
+        **{f"return_probability_s{level:g}": float(p) for level, p in zip(levels, probability.mean(axis=1))},
+        **fc.training_record(training),
+    }
+    log(f"metrics: {metrics}")
+    write_json_atomic(outputs["metrics"], {"claim": CLAIM, "settings": settings, "metrics": metrics,
+                                           "basin_radius": radius.tolist()})
+    data.write_npz_atomic(outputs["examples"], noise_levels=levels, return_probability=probability, basin_radius=radius)
+    return {"metrics": metrics}
+
+
+def summarize(settings: dict, inputs: dict, outputs: dict, log) -> None:
+    section = settings["section"]
+    records = fc.read_metrics(inputs["metrics"])
+    table = fc.tidy(records)
+    table.to_csv(outputs["table"], index=False)
+    radii = table[table.statistic == "median_basin_radius"].copy()
+    radii["value"] = radii["value"].astype(float)
+    largest = radii.sort_values(["width", "depth"]).groupby("seed").tail(1)
+    value = float(largest["value"].mean()) if len(largest) else float("nan")
+    row = claims.claim_row(
+        CLAIM,
+        STATEMENT,
+        "median basin radius (noise std s, RMS) of the widest and deepest net",
+        value,
+        section["claim_threshold"],
+        ">=",
+        settings["scale"],
+    )
+    claims.write_claim_row(row, outputs["row"])
+    log(f"claim row: {row}")

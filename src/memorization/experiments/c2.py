@@ -1,0 +1,231 @@
+"""C2: a single-layer nonlinear autoencoder f(x) = phi(W x) outputs points in the nonlinear span.
+
+Gradient descent from W = 0 only adds outer products (phi'(W x_i) * r_i) x_i^T to W, so the row
+space of W stays in span{x_i}: f(z) = f(P_X z) for every input z. Trained to interpolation,
+W x_i = phi^-1(x_i), hence W z = sum_i c_i phi^-1(x_i) where P_X z = sum_i c_i x_i, and
+f(z) = phi(sum_i c_i phi^-1(x_i)): the output lies in the *nonlinear* span of the examples.
+Images are rescaled affinely into phi's range (x' = scale * x + offset) before training; every
+statistic is computed on the rescaled vectors. Adam, which rescales each coordinate of the
+gradient, is the contrast.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+
+import numpy as np
+import pandas as pd
+
+from memorization import claims, data
+from memorization.analysis.linalg import gd_convergence_rate
+from memorization.analysis.span import (
+    inverse_nonlinearity,
+    nonlinear_span_residual,
+    project_onto_span,
+    projection_gap,
+    relative_norm,
+    span_basis,
+    span_residual,
+)
+from memorization.provenance import write_json_atomic
+
+CLAIM = "c2"
+STATEMENT = (
+    "A single-layer nonlinear autoencoder phi(Wx) trained by gradient descent from W = 0 outputs points "
+    "in the nonlinear span phi(span{phi^-1(x_i)}) of the training examples"
+)
+EXAMPLES_SHOWN = 4
+
+
+def run_key(n: int, nonlinearity: str, optimizer: str, seed: int) -> str:
+    return f"single-{nonlinearity}-{optimizer}-n{n}-s{seed}"
+
+
+def expand_runs(section: dict, seed: int) -> dict[str, dict]:
+    runs = {}
+    for n, optimizer, run_seed in itertools.product(section["n_train"], section["optimizers"], section["seeds"]):
+        runs[run_key(n, section["nonlinearity"], optimizer, seed + run_seed)] = {
+            "claim": CLAIM,
+            "dataset": section["dataset"],
+            "n": n,
+            "nonlinearity": section["nonlinearity"],
+            "negative_slope": section.get("negative_slope", 0.01),
+            "rescale": section["rescale"],
+            "optimizer": optimizer,
+            "optimizer_settings": {"loss_threshold": 0.0, **section[optimizer]},
+            "seed": seed + run_seed,
+            "float_dtype": section.get("float_dtype", "float64"),
+            "n_test_images": section.get("n_test_images", 100),
+            "n_noise": section.get("n_noise", 100),
+        }
+    return runs
+
+
+def rescaled(images: np.ndarray, settings: dict) -> np.ndarray:
+    return settings["rescale"]["scale"] * np.asarray(images, dtype=np.float64) + settings["rescale"]["offset"]
+
+
+def training_images(arrays: dict, settings: dict) -> tuple[np.ndarray, np.ndarray]:
+    positions = data.select_indices(arrays, settings["n"], settings["seed"])
+    return positions, rescaled(data.to_unit_vectors(arrays["x"][positions], "float64"), settings)
+
+
+def gd_schedule(images: np.ndarray, optimizer_settings: dict) -> dict:
+    """Fixed GD step from the curvature of the loss along the span (phi' <= 1 only lowers it).
+
+    With the mean squared error over n * d entries, the curvature of the linear problem is
+    2 / (n d) times the eigenvalues of X X^T; the optimal fixed step is 2 / (l_max + l_min).
+    """
+    n, dim = images.shape
+    gram = np.linalg.eigvalsh(images @ images.T)
+    step, rate = gd_convergence_rate(gram * 2.0 / (n * dim))
+    chosen = optimizer_settings["learning_rate"]
+    return {
+        "learning_rate": step if chosen == "auto" else float(chosen),
+        "condition_number": float((1 + rate) / (1 - rate)) if rate < 1 else math.inf,
+        "linear_rate": rate,
+    }
+
+
+def train(settings: dict, inputs: dict, outputs: dict, log) -> dict:
+    import keras
+
+    from memorization.models.mlp import build_single_layer
+    from memorization.training import fit_full_batch
+
+    arrays = data.load_prepared(inputs["data"], settings["dataset"])
+    positions, images = training_images(arrays, settings)
+    optimizer_settings = settings["optimizer_settings"]
+    if settings["optimizer"] == "gd":
+        schedule = gd_schedule(images, optimizer_settings)
+        optimizer = keras.optimizers.SGD(learning_rate=schedule["learning_rate"], momentum=0.0)
+    else:
+        schedule = {"learning_rate": float(optimizer_settings["learning_rate"])}
+        optimizer = keras.optimizers.Adam(learning_rate=schedule["learning_rate"])
+    log(f"schedule: {schedule}")
+    model = build_single_layer(
+        images.shape[1], nonlinearity=settings["nonlinearity"], initializer="zeros",
+        dtype=settings["float_dtype"], negative_slope=settings["negative_slope"],
+    )
+    images = images.astype(settings["float_dtype"])
+    result = fit_full_batch(
+        model, images, images, optimizer=optimizer, max_steps=optimizer_settings["max_steps"],
+        loss_threshold=optimizer_settings["loss_threshold"],
+        run_name=run_key(settings["n"], settings["nonlinearity"], settings["optimizer"], settings["seed"]), log=log,
+    )
+    model.save(outputs["model"])
+    pd.DataFrame(result.history).to_csv(outputs["history"], index=False)
+    summary = {
+        "schedule": schedule,
+        "result": result.summary(),
+        "positions": positions.tolist(),
+        "official_indices": arrays["index"][positions].tolist(),
+    }
+    with open(outputs["training"], "w") as stream:
+        json.dump(summary, stream, indent=2)
+    return {"training": summary["result"], "official_indices": summary["official_indices"]}
+
+
+def span_prediction(points: np.ndarray, images: np.ndarray, phi_inverse, phi) -> np.ndarray:
+    """phi(sum_i c_i phi^-1(x_i)) with P_X z = sum_i c_i x_i: the output the theory predicts."""
+    coefficients, *_ = np.linalg.lstsq(images.T, project_onto_span(points, images).T, rcond=None)
+    return phi(coefficients.T @ phi_inverse(images))
+
+
+def forward_nonlinearity(name: str, negative_slope: float):
+    return {
+        "tanh": np.tanh,
+        "sigmoid": lambda h: 1.0 / (1.0 + np.exp(-h)),
+        "leaky_relu": lambda h: np.where(h >= 0, h, negative_slope * h),
+        "linear": lambda h: h,
+    }[name]
+
+
+def measure(settings: dict, inputs: dict, outputs: dict, log) -> dict:
+    import keras
+
+    from memorization.models.mlp import load_model
+
+    arrays = data.load_prepared(inputs["data"], settings["dataset"])
+    with open(inputs["training"]) as stream:
+        training = json.load(stream)
+    images = rescaled(data.to_unit_vectors(arrays["x"][np.asarray(training["positions"])], "float64"), settings)
+    model = load_model(inputs["model"])
+    kernel = keras.ops.convert_to_numpy(model.get_layer("weights").kernel).astype(np.float64)
+
+    def apply(points):
+        return np.asarray(model.predict(points.astype(settings["float_dtype"]), verbose=0), dtype=np.float64)
+
+    test_positions = data.select_indices(arrays, settings["n_test_images"], settings["seed"], split=data.TEST)
+    test = rescaled(data.to_unit_vectors(arrays["x"][test_positions], "float64"), settings)
+    noise = rescaled(np.random.default_rng([settings["seed"], 2]).uniform(0.0, 1.0, size=(settings["n_noise"], images.shape[1])), settings)
+    phi_inverse = inverse_nonlinearity(settings["nonlinearity"], settings["negative_slope"])
+    phi = forward_nonlinearity(settings["nonlinearity"], settings["negative_slope"])
+    basis = span_basis(images)
+    # f(x) = phi(W x) with W = kernel^T; W (I - P_X) is the part of W that sees outside the span.
+    weights = kernel.T
+    metrics = {
+        "off_span_weight": float(np.linalg.norm(weights - (weights @ basis.T) @ basis) / max(np.linalg.norm(weights), 1e-300)),
+        "train_fit_rms": float(np.sqrt(np.mean((apply(images) - images) ** 2))),
+        **{key: training["result"][key] for key in ("steps", "final_loss", "reached_threshold")},
+        "learning_rate": training["schedule"]["learning_rate"],
+    }
+    shown = {}
+    for kind, points in (("test", test), ("noise", noise)):
+        outputs_ = apply(points)
+        prediction = span_prediction(points, images, phi_inverse, phi)
+        gap = projection_gap(apply, points, images)
+        residual = nonlinear_span_residual(outputs_, images, phi_inverse)
+        metrics.update({
+            f"{kind}_projection_gap_median": float(np.median(gap)),
+            f"{kind}_projection_gap_max": float(np.max(gap)),
+            f"{kind}_nonlinear_span_residual_median": float(np.nanmedian(residual)),
+            f"{kind}_nonlinear_span_residual_max": float(np.nanmax(residual)),
+            f"{kind}_outside_phi_range": int(np.sum(np.isnan(residual))),
+            f"{kind}_distance_to_span_prediction_median": float(np.median(relative_norm(outputs_ - prediction, outputs_))),
+            f"{kind}_linear_span_residual_median": float(np.median(span_residual(outputs_, images))),
+        })
+        shown[kind] = points[:EXAMPLES_SHOWN]
+        shown[f"{kind}_output"] = outputs_[:EXAMPLES_SHOWN]
+        shown[f"{kind}_prediction"] = prediction[:EXAMPLES_SHOWN]
+        shown[f"{kind}_projection"] = project_onto_span(points[:EXAMPLES_SHOWN], images)
+    log(f"metrics: {metrics}")
+    write_json_atomic(outputs["metrics"], {"claim": CLAIM, "settings": settings, "metrics": metrics})
+    data.write_npz_atomic(
+        outputs["examples"], train=images[:EXAMPLES_SHOWN],
+        rescale=np.array([settings["rescale"]["scale"], settings["rescale"]["offset"]]), **shown,
+    )
+    return {"metrics": metrics}
+
+
+def summarize(settings: dict, inputs: dict, outputs: dict, log) -> None:
+    section = settings["section"]
+    records = []
+    for path in inputs["metrics"]:
+        with open(path) as stream:
+            record = json.load(stream)
+        run = record["settings"]
+        for statistic, value in record["metrics"].items():
+            records.append({
+                "run": run_key(run["n"], run["nonlinearity"], run["optimizer"], run["seed"]),
+                "n": run["n"], "nonlinearity": run["nonlinearity"], "optimizer": run["optimizer"],
+                "seed": run["seed"], "statistic": statistic, "value": value,
+            })
+    table = pd.DataFrame(records)
+    table.to_csv(outputs["table"], index=False)
+    statistics = ["test_nonlinear_span_residual_median", "noise_nonlinear_span_residual_median"]
+    gd = table[(table.optimizer == "gd") & table.statistic.isin(statistics)]["value"].astype(float)
+    row = claims.claim_row(
+        CLAIM,
+        STATEMENT,
+        "max over GD runs and over test / noise inputs of the median relative residual of phi^-1(f(z)) "
+        "outside span{phi^-1(x_i)}",
+        gd.max() if len(gd) else float("nan"),
+        section["claim_threshold"],
+        "<",
+        settings["scale"],
+    )
+    claims.write_claim_row(row, outputs["row"])
+    log(f"claim row: {row}")

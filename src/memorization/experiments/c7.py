@@ -1,0 +1,87 @@
+"""C7: downsampling (strided convolution) makes linear conv autoencoders memorize.
+
+Each run trains one linear net of ``stages`` stride-2 3x3 convolutions (``channels`` channels),
+``stages`` blocks of 2x upsampling + 3x3 convolution, and a 3x3 convolution back to 1 channel,
+on n grey s x s images, and measures its operator A. The net memorizes when the top n
+eigenvectors of A lie in the span of the n training images (each span alignment above
+``alignment_threshold``); their eigenvalues are then ~1 because the net fits the images.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from memorization import claims
+from memorization.experiments import conv
+from memorization.experiments.c6 import l_star_rows
+from memorization.provenance import config_hash
+
+CLAIM = "c7"
+STATEMENT = (
+    "Downsampling makes linear convolutional autoencoders memorize: with a 1x1 bottleneck the top n eigenvectors "
+    "of the operator lie in the span of the n training images, with eigenvalues ~1"
+)
+
+
+def run_key(settings: dict) -> str:
+    schedule = config_hash([settings["optimizer"], settings["float_dtype"], settings["image_seed"], settings["upsampling"]])[:6]
+    return (
+        f"down-s{settings['side']}-k{settings['stages']}-c{settings['channels']}-n{settings['n']}-"
+        f"{conv.SHORT_INITS[settings['initializer']]}-s{settings['seed']}-{schedule}"
+    )
+
+
+def expand_runs(section: dict, seed: int) -> dict[str, dict]:
+    runs = {}
+    for sweep in section["sweeps"]:
+        for stages in sweep["stages"]:
+            for n in section["n_train"]:
+                for run_seed in section["seeds"]:
+                    settings = conv.linear_run_settings(
+                        CLAIM, section, seed + run_seed, architecture="downsampling", side=sweep["side"],
+                        stages=stages, channels=section["channels"], upsampling=section.get("upsampling", "nearest"), n=n,
+                    )
+                    runs[run_key(settings)] = settings
+    return runs
+
+
+def train(settings: dict, inputs: dict, outputs: dict, log) -> dict:
+    return conv.train_linear(settings, inputs, outputs, log, run_key(settings))
+
+
+def measure(settings: dict, inputs: dict, outputs: dict, log) -> dict:
+    return conv.measure_linear(settings, inputs, outputs, log, CLAIM)
+
+
+def summarize(settings: dict, inputs: dict, outputs: dict, log) -> None:
+    from memorization.models.conv import encoder_sides
+
+    section = settings["section"]
+    table = conv.tidy(conv.read_records(inputs["metrics"]), run_key)
+    runs = conv.memorization_table(table, section["alignment_threshold"])
+    runs["bottleneck"] = [encoder_sides(int(side), int(stages))[-1] for side, stages in zip(runs["side"], runs["stages"])]
+    memorized_rows = runs[["run", "architecture", "side", "stages", "channels", "n", "seed"]].assign(
+        statistic="memorized", value=runs["memorized"].astype(float)
+    )
+    bottleneck_rows = runs[["run", "architecture", "side", "stages", "channels", "n", "seed"]].assign(
+        statistic="bottleneck_side", value=runs["bottleneck"].astype(float)
+    )
+    tidy = pd.concat([table, memorized_rows, bottleneck_rows, l_star_rows(runs, "downsampling")], ignore_index=True)
+    tidy.to_csv(outputs["table"], index=False)
+
+    deepest = runs[runs["bottleneck"] == 1]
+    value = float(deepest["memorized"].mean()) if len(deepest) else float("nan")
+    log(f"{len(deepest)} runs with a 1x1 bottleneck, {int(deepest['memorized'].sum())} memorized; "
+        f"{int(runs['memorized'].sum())} of {len(runs)} runs memorized in all")
+    row = claims.claim_row(
+        CLAIM,
+        STATEMENT,
+        f"fraction of downsampling nets with a 1x1 bottleneck whose top n eigenvectors lie in span X "
+        f"(span alignment > {section['alignment_threshold']})",
+        value,
+        section["claim_threshold"],
+        ">=",
+        settings["scale"],
+    )
+    claims.write_claim_row(row, outputs["row"])
+    log(f"claim row: {row}")

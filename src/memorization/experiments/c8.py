@@ -1,0 +1,189 @@
+"""C8: deep nonlinear convolutional autoencoders memorize individual training images.
+
+Each run trains one autoencoder of ``stages`` stride-2 3x3 convolutions with leaky ReLU,
+``stages`` blocks of bilinear 2x upsampling + 3x3 convolution with leaky ReLU, and a linear 3x3
+output convolution, on n CIFAR-10 images. A deep net (bottleneck 1 x 1) and a shallow one are
+compared. From test images and uniform noise, one pass f(z) and the iterates f^k(z) are
+compared with the training images: a start *reaches* a training image when it ends within RMS
+distance ``eps`` of ONE of them; it *stays near its input* when ||f(z) - z||_rms < eps.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from memorization import claims, data
+from memorization.experiments import conv
+from memorization.provenance import config_hash, write_json_atomic
+
+CLAIM = "c8"
+STATEMENT = (
+    "Deep nonlinear convolutional autoencoders memorize individual training images: iterating them from test "
+    "images or noise ends at one training image, while shallow ones stay near the input"
+)
+START_KINDS = ("test", "noise")
+MEASUREMENT_DEFAULTS = {
+    "n_test_starts": 100, "n_noise_starts": 100, "iterations": 100, "tol": 1e-5, "eps": 0.05, "gallery_starts": 4,
+}
+
+
+def run_key(settings: dict) -> str:
+    schedule = config_hash([settings["optimizer"], settings["float_dtype"], settings["negative_slope"],
+                            settings["use_bias"], settings["upsampling"], settings["side"]])[:6]
+    return (
+        f"convnl-{settings['net']}-D{settings['stages']}-c{settings['channels']}-n{settings['n']}-"
+        f"{conv.SHORT_INITS[settings['initializer']]}-s{settings['seed']}-{schedule}"
+    )
+
+
+def expand_runs(section: dict, seed: int) -> dict[str, dict]:
+    runs = {}
+    for net in section["nets"]:
+        for n in section["n_train"]:
+            for run_seed in section["seeds"]:
+                settings = {
+                    "claim": CLAIM,
+                    "dataset": section["dataset"],
+                    "side": section["side"],
+                    "net": net["name"],
+                    "stages": net["stages"],
+                    "channels": section["channels"],
+                    "upsampling": section.get("upsampling", "bilinear"),
+                    "negative_slope": section.get("negative_slope", 0.01),
+                    "use_bias": section.get("use_bias", False),
+                    "initializer": section["initializer"],
+                    "float_dtype": section["float_dtype"],
+                    "optimizer": dict(section["optimizer"]),
+                    "n": n,
+                    "seed": seed + run_seed,
+                    **{name: section.get(name, default) for name, default in MEASUREMENT_DEFAULTS.items()},
+                }
+                runs[run_key(settings)] = settings
+    return runs
+
+
+def colour_images(images: np.ndarray, side: int) -> np.ndarray:
+    """uint8 (n, 32, 32, 3) -> float64 (n, side, side, 3) in [0, 1], area-resized when side < 32."""
+    images = np.asarray(images, dtype=np.float64) / 255.0
+    if side == images.shape[1]:
+        return images
+    resize = conv.area_resize_matrix(images.shape[1], side)
+    return np.einsum("ip,npqc,jq->nijc", resize, images, resize)
+
+
+def train(settings: dict, inputs: dict, outputs: dict, log) -> dict:
+    from memorization.models.conv import build_nonlinear_conv
+
+    arrays = data.load_prepared(inputs["data"], settings["dataset"])
+    positions = data.select_indices(arrays, settings["n"], settings["seed"])
+    images = colour_images(arrays["x"][positions], settings["side"])
+    model = build_nonlinear_conv(
+        settings["side"], settings["stages"], settings["channels"], channels_in=images.shape[-1],
+        upsampling=settings["upsampling"], negative_slope=settings["negative_slope"], use_bias=settings["use_bias"],
+        initializer=settings["initializer"], seed=settings["seed"], dtype=settings["float_dtype"],
+    )
+    log(f"{model.name}: {model.count_params()} parameters")
+    extra = {"positions": positions.tolist(), "official_indices": arrays["index"][positions].tolist()}
+    return conv.fit_and_save(model, images.astype(settings["float_dtype"]), settings, run_key(settings), outputs, log, extra)
+
+
+def image_map(model, shape: tuple[int, ...]):
+    """The model as a map on flattened images (B, d) -> (B, d), for the iteration helpers."""
+    from memorization.analysis.iteration import as_numpy_map
+
+    apply = as_numpy_map(model)
+
+    def flat(points):
+        points = np.asarray(points)
+        return apply(points.reshape((len(points), *shape))).reshape(len(points), -1)
+
+    return flat
+
+
+def measure(settings: dict, inputs: dict, outputs: dict, log) -> dict:
+    import json
+
+    import keras
+
+    from memorization.analysis.iteration import iterate_to_fixed_point, match_to_examples, nearest_examples, rms_distance
+
+    arrays = data.load_prepared(inputs["data"], settings["dataset"])
+    with open(inputs["training"]) as stream:
+        training = json.load(stream)
+    images = colour_images(arrays["x"][np.asarray(training["positions"])], settings["side"])
+    shape = images.shape[1:]
+    train_rows = images.reshape(len(images), -1)
+    apply = image_map(keras.saving.load_model(inputs["model"]), shape)
+    rng = np.random.default_rng([settings["seed"], 8])
+    test_positions = data.select_indices(arrays, settings["n_test_starts"], settings["seed"], split=data.TEST)
+    starts = {
+        "test": colour_images(arrays["x"][test_positions], settings["side"]).reshape(settings["n_test_starts"], -1),
+        "noise": rng.uniform(0.0, 1.0, size=(settings["n_noise_starts"], train_rows.shape[1])),
+    }
+    metrics = {
+        **conv.training_record(training),
+        "train_fixed_point_error_max": float(rms_distance(apply(train_rows), train_rows).max()),
+    }
+    snapshots_at = (0, 1, settings["iterations"])
+    examples = {"train": train_rows, "snapshot_steps": np.asarray(snapshots_at)}
+    for kind, points in starts.items():
+        one_pass = apply(points)
+        _, one_pass_distance = nearest_examples(one_pass, train_rows)
+        _, input_distance = nearest_examples(points, train_rows)
+        finite = np.all(np.isfinite(one_pass), axis=1)
+        result = iterate_to_fixed_point(apply, points, settings["iterations"], settings["tol"], snapshot_steps=snapshots_at)
+        summary = match_to_examples(result, train_rows, settings["eps"])
+        metrics.update({
+            f"{kind}_input_near_training": float(np.mean(input_distance < settings["eps"])),
+            f"{kind}_one_pass_reaching": float(np.mean(finite & (one_pass_distance < settings["eps"]))),
+            f"{kind}_one_pass_near_input": float(np.mean(finite & (rms_distance(one_pass, points) < settings["eps"]))),
+            f"{kind}_one_pass_distance_median": float(np.median(np.where(finite, one_pass_distance, np.inf))),
+            f"{kind}_fraction_reaching": summary["fraction_reaching"],
+            f"{kind}_distinct_reached": summary["distinct_reached"],
+            f"{kind}_fraction_converged": summary["fraction_converged"],
+            f"{kind}_fraction_diverged": summary["fraction_diverged"],
+            f"{kind}_spurious_starts": summary["spurious_starts"],
+        })
+        shown = slice(0, settings["gallery_starts"])
+        examples[f"{kind}_snapshots"] = np.nan_to_num(result.snapshots[:, shown], nan=0.0, posinf=1.0, neginf=0.0)
+        examples[f"{kind}_nearest"] = summary["nearest_example"][shown]
+        log(f"{kind}: one pass {metrics[f'{kind}_one_pass_reaching']:.2f} reach a training image, "
+            f"{metrics[f'{kind}_one_pass_near_input']:.2f} stay near the input; iterated "
+            f"{summary['fraction_reaching']:.2f} reach ({summary['distinct_reached']} distinct), "
+            f"{summary['fraction_diverged']:.2f} diverge")
+    total = settings["n_test_starts"] + settings["n_noise_starts"]
+    for name in ("fraction_reaching", "one_pass_reaching", "one_pass_near_input"):
+        metrics[f"test_and_noise_{name}"] = (
+            metrics[f"test_{name}"] * settings["n_test_starts"] + metrics[f"noise_{name}"] * settings["n_noise_starts"]
+        ) / total
+    write_json_atomic(outputs["metrics"], {"claim": CLAIM, "settings": settings, "metrics": metrics})
+    data.write_npz_atomic(outputs["examples"], **examples)
+    return {"metrics": metrics}
+
+
+def summarize(settings: dict, inputs: dict, outputs: dict, log) -> None:
+    section = settings["section"]
+    rows = []
+    for record in conv.read_records(inputs["metrics"]):
+        run = record["settings"]
+        columns = {"run": run_key(run), "net": run["net"], "stages": run["stages"], "channels": run["channels"],
+                   "n": run["n"], "seed": run["seed"]}
+        rows += [{**columns, "statistic": name, "value": float(value)} for name, value in record["metrics"].items()]
+    table = pd.DataFrame(rows)
+    table.to_csv(outputs["table"], index=False)
+    claim_net = section["claim_net"]
+    chosen = table[(table.net == claim_net) & (table.statistic == "test_and_noise_fraction_reaching")]
+    value = float(chosen["value"].mean()) if len(chosen) else float("nan")
+    row = claims.claim_row(
+        CLAIM,
+        STATEMENT,
+        f"fraction of test-image and noise starts whose iterates end within eps of ONE training image "
+        f"({claim_net} net, mean over n)",
+        value,
+        section["claim_threshold"],
+        ">=",
+        settings["scale"],
+    )
+    claims.write_claim_row(row, outputs["row"])
+    log(f"claim row: {row}")

@@ -1,0 +1,212 @@
+"""Deep fully connected autoencoders shared by C3, C4, C5 and C10.
+
+Each of those claims names, for every run, the model it measures (a ``model`` block of
+settings). Models with the same settings have the same key, so the workflow trains each one
+once, under ``runs/fc/<model key>/``, and every claim that measures it adopts its files. This
+module is also the experiment ``fc`` for the generic train script: `train` fits one model.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+
+from memorization import data
+from memorization.provenance import config_hash
+
+CLAIM = "fc"
+MODEL_KEYS = (
+    "dataset", "n_train", "width", "depth", "nonlinearity", "use_bias", "initializer",
+    "float_dtype", "optimizer", "learning_rate", "loss_threshold", "max_steps",
+)
+# Schema defaults of the optional keys (the workflow's validation does not fill them in).
+OPTIONAL_MODEL_KEYS = {"use_bias": False, "float_dtype": "float32"}
+SHORT_NAMES = {"cos_minus_id": "cosid", "selu": "selu", "leaky_relu": "lrelu", "linear": "linear"}
+SHORT_INITS = {"fan_in_uniform": "fanin", "glorot_uniform": "glorot", "zeros": "zeros"}
+
+
+def model_settings(block: dict, seed: int, **overrides) -> dict:
+    """The settings of one model: the claim's ``model`` block with sweep values put in."""
+    settings = {key: block.get(key, OPTIONAL_MODEL_KEYS.get(key)) for key in MODEL_KEYS}
+    settings.update(overrides)
+    settings["seed"] = int(seed)
+    settings["claim"] = CLAIM
+    return settings
+
+
+def model_key(settings: dict) -> str:
+    """Readable key of a model; the suffix hashes the training schedule so changing it makes a new key."""
+    schedule = {key: settings[key] for key in ("float_dtype", "optimizer", "learning_rate", "loss_threshold", "max_steps")}
+    prefix = "mlp" if settings["dataset"] == "mnist" else f"mlp-{settings['dataset']}"
+    bias = "-bias" if settings["use_bias"] else ""
+    return (
+        f"{prefix}-{SHORT_NAMES[settings['nonlinearity']]}-w{settings['width']}-d{settings['depth']}"
+        f"-n{settings['n_train']}-{SHORT_INITS[settings['initializer']]}{bias}-s{settings['seed']}"
+        f"-{config_hash(schedule)[:6]}"
+    )
+
+
+def claim_run(claim: str, model: dict, **measurement) -> tuple[str, dict]:
+    """(run key, settings) of a claim's run that measures ``model``; the run key is the model key."""
+    key = model_key(model)
+    return key, {"claim": claim, "dataset": model["dataset"], "seed": model["seed"],
+                 "float_dtype": model["float_dtype"], "model_key": key, "model": model, **measurement}
+
+
+def training_images(arrays: dict, n: int, seed: int, dtype: str = "float32") -> tuple[np.ndarray, np.ndarray]:
+    positions = data.select_indices(arrays, n, seed)
+    return positions, data.to_unit_vectors(arrays["x"][positions], dtype)
+
+
+def expand_runs(section: dict, seed: int) -> dict[str, dict]:
+    """Not a claim: the models are named by the claims that measure them (see rules/fc.smk)."""
+    return {}
+
+
+def train(settings: dict, inputs: dict, outputs: dict, log) -> dict:
+    import keras
+
+    from memorization.models.mlp import build_mlp
+    from memorization.training import fit_full_batch
+
+    arrays = data.load_prepared(inputs["data"], settings["dataset"])
+    positions, images = training_images(arrays, settings["n_train"], settings["seed"], settings["float_dtype"])
+    model = build_mlp(
+        images.shape[1],
+        width=settings["width"],
+        depth=settings["depth"],
+        nonlinearity=settings["nonlinearity"],
+        use_bias=settings["use_bias"],
+        initializer=settings["initializer"],
+        seed=settings["seed"],
+        dtype=settings["float_dtype"],
+    )
+    optimizer = {"adam": keras.optimizers.Adam, "sgd": keras.optimizers.SGD}[settings["optimizer"]](
+        learning_rate=settings["learning_rate"]
+    )
+    result = fit_full_batch(
+        model,
+        images,
+        images,
+        optimizer=optimizer,
+        max_steps=settings["max_steps"],
+        loss_threshold=settings["loss_threshold"],
+        run_name=model_key(settings),
+        log=log,
+    )
+    if result.stopped_at_cap:
+        log(f"stopped at the step cap {settings['max_steps']} with loss {result.final_loss:.3e} "
+            f"(threshold {settings['loss_threshold']:.1e} not reached)")
+    model.save(outputs["model"])
+    pd.DataFrame(result.history).to_csv(outputs["history"], index=False)
+    summary = {
+        "result": result.summary(),
+        "steps_per_second": result.steps_per_second,
+        "positions": positions.tolist(),
+        "official_indices": arrays["index"][positions].tolist(),
+    }
+    with open(outputs["training"], "w") as stream:
+        json.dump(summary, stream, indent=2)
+    return {"training": summary["result"], "official_indices": summary["official_indices"]}
+
+
+def load_run(settings: dict, inputs: dict):
+    """The trained model, its training record and its training images (float64 rows)."""
+    from memorization.models.mlp import load_model
+
+    arrays = data.load_prepared(inputs["data"], settings["dataset"])
+    with open(inputs["training"]) as stream:
+        training = json.load(stream)
+    positions = np.asarray(training["positions"])
+    images = data.to_unit_vectors(arrays["x"][positions], "float64")
+    model = load_model(inputs["model"])
+    return model, training, images, arrays
+
+
+def training_record(training: dict) -> dict:
+    """What every FC claim reports about how close to interpolation its model got."""
+    result = training["result"]
+    return {
+        "train_steps": result["steps"],
+        "train_final_loss": result["final_loss"],
+        "train_reached_threshold": bool(result["reached_threshold"]),
+        "train_stopped_at_cap": not bool(result["reached_threshold"]),
+    }
+
+
+def local_contraction(model, images: np.ndarray, fixed_point_tol: float, radius_margin: float) -> dict:
+    """Per training example: fixed-point error, rho and sigma of J_f; attractor mask and summary."""
+    from memorization.analysis.iteration import as_numpy_map, attractor_mask, fixed_point_errors
+    from memorization.analysis.jacobian import input_jacobians, spectral_radius, top_singular_value
+
+    errors = fixed_point_errors(as_numpy_map(model), images)
+    jacobians = input_jacobians(model, images)
+    radius = np.atleast_1d(spectral_radius(jacobians))
+    singular = np.atleast_1d(top_singular_value(jacobians))
+    attractors = attractor_mask(errors, radius, fixed_point_tol, radius_margin)
+    return {
+        "fixed_point_error": errors,
+        "spectral_radius": radius,
+        "top_singular_value": singular,
+        "attractor": attractors,
+        "summary": {
+            "attractor_fraction": float(attractors.mean()),
+            "attractors": int(attractors.sum()),
+            "median_spectral_radius": float(np.median(radius)),
+            "max_spectral_radius": float(np.max(radius)),
+            "min_spectral_radius": float(np.min(radius)),
+            "median_top_singular_value": float(np.median(singular)),
+            "max_fixed_point_error": float(np.max(errors)),
+        },
+    }
+
+
+def model_columns(settings: dict) -> dict:
+    """The model's settings as table columns."""
+    model = settings["model"]
+    return {
+        "run": settings["model_key"],
+        "nonlinearity": model["nonlinearity"],
+        "width": model["width"],
+        "depth": model["depth"],
+        "n": model["n_train"],
+        "initializer": model["initializer"],
+        "seed": model["seed"],
+    }
+
+
+def read_metrics(paths: list[str]) -> list[dict]:
+    records = []
+    for path in paths:
+        with open(path) as stream:
+            records.append(json.load(stream))
+    return records
+
+
+def tidy(records: list[dict]) -> pd.DataFrame:
+    """One row per run x scalar statistic of ``metrics``."""
+    rows = []
+    for record in records:
+        columns = model_columns(record["settings"])
+        for statistic, value in record["metrics"].items():
+            rows.append({**columns, "statistic": statistic, "value": value})
+    return pd.DataFrame(rows)
+
+
+def adopt_model(settings: dict, inputs: dict, outputs: dict, log) -> dict:
+    """Give a claim's run a copy of the files of the shared model it measures.
+
+    Copies, not links: a hard link would carry the source's older modification time, which
+    Snakemake rejects for a job's outputs (and touching it would make every other claim's
+    measurement of the same model look outdated).
+    """
+    import shutil
+    from pathlib import Path
+
+    for source, target in zip(inputs["files"], outputs["files"], strict=True):
+        Path(target).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, target)
+        log(f"copied {source} to {target}")
+    return {}

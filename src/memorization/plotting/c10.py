@@ -1,0 +1,54 @@
+"""Figure C10: probability that noisy copies of a training example iterate back to it, vs noise level."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+
+from memorization.plotting import save, use_style
+
+
+def draw(table_path: str, example_paths: list[str], png: str, pdf: str, row: dict) -> None:
+    use_style()
+    table = pd.read_csv(table_path)
+    runs = table.drop_duplicates("run").set_index("run")
+    curves, radii = [], []
+    for path in example_paths:
+        run = Path(path).parent.name
+        examples = np.load(path)
+        info = runs.loc[run]
+        label = f"width {int(info.width)}, depth {int(info.depth)}"
+        for level, probability in zip(examples["noise_levels"], examples["return_probability"]):
+            for example, value in enumerate(probability):
+                curves.append({"net": label, "noise": level, "example": example, "probability": value})
+        for example, value in enumerate(examples["basin_radius"]):
+            radii.append({"net": label, "example": example, "radius": value, "size": (info.width, info.depth)})
+    curves, radii = pd.DataFrame(curves), pd.DataFrame(radii)
+    order = list(radii.sort_values("size").net.unique())
+
+    figure, axes = plt.subplots(1, 2, figsize=(13, 4.8), constrained_layout=True)
+    # Per example the return probability is close to 0 or 1, so the mean (the fraction of examples
+    # that hold their copies) is shown, without a band.
+    sns.lineplot(data=curves, x="noise", y="probability", hue="net", hue_order=order, marker="o", errorbar=None, ax=axes[0])
+    axes[0].axhline(0.9, color="black", linestyle=":", label="return level 0.9")
+    axes[0].set_xlabel("noise std s of x_i + N(0, s^2 I)")
+    axes[0].set_ylabel("fraction of noisy copies iterating back to x_i\n(mean over training examples)")
+    axes[0].set_ylim(-0.02, 1.02)
+    axes[0].legend(fontsize=7)
+    sns.stripplot(data=radii, x="net", y="radius", order=order, hue="net", hue_order=order, legend=False, jitter=0.2, size=6, ax=axes[1])
+    axes[1].axhline(row["threshold"], color="black", linestyle=":", label="claim threshold")
+    axes[1].set_xlabel("")
+    axes[1].set_ylabel("basin radius (largest s with >= 90% return)")
+    axes[1].legend(fontsize=7)
+    axes[1].tick_params(axis="x", labelsize=8)
+    first = table.iloc[0]
+    figure.suptitle(
+        f"C10: basins of attraction ({first.nonlinearity} MLPs, n = {int(first.n)}). Claim: median basin radius of the "
+        f"widest and deepest net {row['value']:.3g} (threshold {row['threshold']:.3g}): {row['verdict']}",
+        fontsize=10,
+    )
+    save(figure, png, pdf)

@@ -1,0 +1,88 @@
+"""Figure C4: iterates z, f(z), f^2(z), ... from test images and noise, and where the iterates end."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+
+from memorization.plotting import save, show_image, use_style
+
+KINDS = {"test": "test image", "noise": "uniform noise", "noisy_train": "noisy training image"}
+GALLERY_KINDS = ("test", "noise")
+ROWS_PER_KIND = 2
+
+
+def draw(table_path: str, example_paths: list[str], png: str, pdf: str, row: dict) -> None:
+    use_style()
+    table = pd.read_csv(table_path)
+    table["value"] = pd.to_numeric(table["value"], errors="coerce")
+    by_run = {Path(path).parent.name: path for path in example_paths}
+    runs = table.drop_duplicates("run")
+    featured = runs[runs.nonlinearity != "linear"].iloc[0] if (runs.nonlinearity != "linear").any() else runs.iloc[0]
+    examples = np.load(by_run[featured.run])
+    steps = examples["gallery_steps"]
+    train = examples["train"]
+
+    gallery_rows = []
+    for kind in GALLERY_KINDS:
+        snapshots = examples[f"{kind}_snapshots"]
+        for start in range(min(ROWS_PER_KIND, snapshots.shape[1])):
+            gallery_rows.append((kind, snapshots[:, start], int(examples[f"{kind}_nearest"][start]), int(examples[f"{kind}_steps"][start])))
+    columns = len(steps) + 1
+
+    figure = plt.figure(figsize=(max(12, 1.05 * columns), 2.0 + 1.15 * len(gallery_rows) + 4.2), constrained_layout=True)
+    top, bottom = figure.subfigures(2, 1, height_ratios=[1.15 * len(gallery_rows), 4.2])
+    axes = top.subplots(len(gallery_rows), columns, squeeze=False)
+    for row_index, (kind, trajectory, nearest, stopped) in enumerate(gallery_rows):
+        for column, step in enumerate(steps):
+            axis = axes[row_index, column]
+            show_image(axis, trajectory[column])
+            if row_index == 0:
+                axis.set_title("z" if step == 0 else f"f^{step}(z)", fontsize=8)
+        axes[row_index, 0].set_ylabel(f"{KINDS[kind]}\n(stopped at {stopped})", fontsize=7, rotation=0, ha="right", va="center")
+        side = axes[row_index, -1]
+        if nearest >= 0:
+            show_image(side, train[nearest], "training image reached" if row_index == 0 else None)
+        else:
+            side.axis("off")
+            side.text(0.5, 0.5, "no training\nimage reached", ha="center", va="center", fontsize=7, transform=side.transAxes)
+    top.suptitle(
+        f"C4: iterating f ({featured.nonlinearity} MLP, width {int(featured.width)}, depth {int(featured.depth)}, "
+        f"n = {int(featured.n)}): do the iterates settle on a training image?",
+        fontsize=10,
+    )
+
+    panels = bottom.subplots(1, 2)
+    records = []
+    for kind, label in KINDS.items():
+        for statistic, how in ((f"{kind}_fraction_reaching", "iterated"), (f"{kind}_one_step_fraction_reaching", "one pass f(z)")):
+            part = table[table.statistic == statistic]
+            for item in part.itertuples():
+                records.append({"start": label, "net": item.nonlinearity, "how": how, "fraction": item.value})
+    frame = pd.DataFrame(records)
+    iterated = frame[frame.how == "iterated"]
+    sns.barplot(data=iterated, x="start", y="fraction", hue="net", ax=panels[0])
+    panels[0].axhline(row["threshold"], color="black", linestyle=":", label="claim threshold")
+    panels[0].set_ylim(0, 1.05)
+    panels[0].set_ylabel("fraction of starts ending within eps\nof a training image")
+    panels[0].set_xlabel("")
+    panels[0].legend(fontsize=7)
+    one_pass = frame[frame.net == featured.nonlinearity]
+    sns.barplot(data=one_pass, x="start", y="fraction", hue="how", ax=panels[1])
+    panels[1].set_ylim(0, 1.05)
+    panels[1].set_ylabel(f"fraction reaching ({featured.nonlinearity} net)")
+    panels[1].set_xlabel("")
+    panels[1].legend(fontsize=7)
+    distinct = table[(table.run == featured.run) & table.statistic.str.endswith("_distinct_reached")]
+    spurious = table[(table.run == featured.run) & table.statistic.str.endswith("_spurious_starts")]
+    bottom.suptitle(
+        "Distinct training images reached: " + ", ".join(f"{s.split('_distinct')[0]} {int(v)}" for s, v in zip(distinct.statistic, distinct.value))
+        + "; spurious fixed points: " + ", ".join(f"{s.split('_spurious')[0]} {int(v)}" for s, v in zip(spurious.statistic, spurious.value))
+        + f". Claim: {row['value']:.2f} of test and noise starts (threshold {row['threshold']:.2f}): {row['verdict']}",
+        fontsize=9,
+    )
+    save(figure, png, pdf)

@@ -1,0 +1,67 @@
+"""Helpers of the convolutional claims: image resizing, run keys, L* rows (no training)."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from memorization.errors import ConfigError
+from memorization.experiments import c6, c7, c8, conv
+
+
+def test_area_resize_matrix_is_an_exact_box_filter():
+    matrix = conv.area_resize_matrix(28, 8)
+    np.testing.assert_allclose(matrix.sum(axis=1), 1.0)
+    # Output pixel 0 covers input [0, 3.5): pixels 0, 1, 2 fully and half of pixel 3.
+    np.testing.assert_allclose(matrix[0, :5], np.array([1, 1, 1, 0.5, 0]) / 3.5)
+    np.testing.assert_allclose(conv.area_resize_matrix(4, 4), np.eye(4))
+    np.testing.assert_allclose(conv.area_resize_matrix(4, 2), [[0.5, 0.5, 0, 0], [0, 0, 0.5, 0.5]])
+    with pytest.raises(ConfigError):
+        conv.area_resize_matrix(28, 29)
+
+
+def test_grey_images_keep_the_mean_and_use_luma_for_colour():
+    rng = np.random.default_rng(0)
+    grey = rng.integers(0, 256, size=(2, 28, 28), dtype=np.uint8)
+    small = conv.grey_images(grey, 7)
+    assert small.shape == (2, 7, 7, 1)
+    np.testing.assert_allclose(small.mean(axis=(1, 2, 3)), grey.mean(axis=(1, 2)) / 255.0)
+    colour = np.zeros((1, 32, 32, 3), dtype=np.uint8)
+    colour[..., 1] = 255
+    np.testing.assert_allclose(conv.grey_images(colour, 8), 0.587)
+
+
+def test_colour_images_resize_each_channel():
+    images = np.full((1, 32, 32, 3), 51, dtype=np.uint8)
+    assert c8.colour_images(images, 16).shape == (1, 16, 16, 3)
+    np.testing.assert_allclose(c8.colour_images(images, 16), 0.2)
+
+
+def linear_section(**extra):
+    return {"dataset": "mnist", "image_seed": 0, "seeds": [0, 1], "initializer": "fan_in_uniform",
+            "float_dtype": "float64", "optimizer": {"learning_rate": 0.01, "max_steps": 10},
+            "alignment_threshold": 0.99, "claim_threshold": 0.0, **extra}
+
+
+def test_expand_runs_gives_one_run_per_setting_with_readable_keys():
+    runs = c6.expand_runs(linear_section(sweeps=[{"side": 4, "depths": [1, 3]}, {"side": 6, "depths": [5]}]), 10)
+    assert len(runs) == 6
+    key = next(iter(runs))
+    assert key.startswith("lin1-s4-L1-n1-fanin-s10-")
+    assert {settings["seed"] for settings in runs.values()} == {10, 11}
+    assert all(settings["image_seed"] == 0 for settings in runs.values())
+    down = c7.expand_runs(linear_section(sweeps=[{"side": 8, "stages": [1, 3]}], channels=4, n_train=[1, 3]), 0)
+    assert len(down) == 8
+    assert any(key.startswith("down-s8-k3-c4-n3-fanin-s1-") for key in down)
+    assert {conv.conv_depth(settings) for settings in down.values()} == {3, 7}
+
+
+def test_l_star_rows_in_convolutions():
+    runs = pd.DataFrame({
+        "side": [4, 4, 4, 4], "n": [1] * 4, "seed": [0, 0, 1, 1], "conv_layers": [3, 5, 3, 5],
+        "memorized": [False, True, False, False],
+    })
+    rows = c6.l_star_rows(runs, "stride1")
+    l_star = rows[rows.statistic == "l_star"].set_index("seed")["value"]
+    assert l_star[0] == 5
+    assert np.isnan(l_star[1])
+    assert set(rows.statistic) == {"l_star", "l_star_stable", "max_conv_layers_tested"}
