@@ -5,7 +5,7 @@ import os
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
-from memorization.config import describe_validation_error
+from memorization.config import canonical, describe_validation_error
 from memorization.scripting import experiment_step
 
 try:
@@ -15,9 +15,6 @@ except Exception as error:
 
 SCALE = config["scale"]
 RESULTS = f"results/{SCALE}"
-DATA_MIRROR = (
-    config.get("data_mirror") or os.environ.get("MEMORIZATION_DATA_MIRROR") or None
-)
 RUNTIME = {
     "backend": config["backend"],
     "seed": config["seed"],
@@ -30,7 +27,13 @@ CLAIM_IDS = [f"c{number}" for number in range(1, 11)]
 CLAIMS = [claim for claim in CLAIM_IDS if claim in config]
 # run key -> settings, for each claim trained by the generic rules in experiments.smk.
 RUNS = {
-    claim: experiment_step(claim, "expand_runs")(config[claim], config["seed"])
+    # Keys sorted: Snakemake compares params as text, so YAML key order must not retrain.
+    claim: {
+        run: canonical(settings)
+        for run, settings in experiment_step(claim, "expand_runs")(
+            config[claim], config["seed"]
+        ).items()
+    }
     for claim in CLAIMS
 }
 FIGURES = {}

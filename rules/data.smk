@@ -18,7 +18,6 @@ rule prepare_data:
     conda:
         "../environment.yml"
     params:
-        mirror=DATA_MIRROR,
         runtime=RUNTIME,
     script:
         "../scripts/prepare_data.py"

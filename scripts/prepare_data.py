@@ -13,7 +13,9 @@ def prepare(settings, inputs, outputs, log):
 run_job(
     prepare,
     label=f"prepare_data {snakemake.wildcards.dataset}",
-    settings={"dataset": snakemake.wildcards.dataset, "mirror": snakemake.params.mirror},
+    # The mirror is read here, not passed as a param: where identical, validated data comes
+    # from must not make Snakemake retrain everything downstream.
+    settings={"dataset": snakemake.wildcards.dataset, "mirror": data.resolve_mirror(snakemake.config.get("data_mirror"))},
     runtime=snakemake.params.runtime,
     inputs=named(snakemake.input),
     outputs=named(snakemake.output),

@@ -66,3 +66,12 @@ def check_config_file(config_path, schema_path) -> None:
         schema_validator(schema_path).validate(config)
     except jsonschema.ValidationError as error:
         raise ConfigError(f"{config_path}: {describe_validation_error(error)}") from None
+
+
+def canonical(value):
+    """``value`` with every mapping's keys in sorted order (lists keep their order)."""
+    if isinstance(value, dict):
+        return {key: canonical(value[key]) for key in sorted(value)}
+    if isinstance(value, list):
+        return [canonical(item) for item in value]
+    return value

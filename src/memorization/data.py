@@ -98,6 +98,11 @@ def load_from_keras(name: str) -> dict[str, np.ndarray]:
     }
 
 
+def resolve_mirror(configured: str | None) -> str | None:
+    """The mirror directory: the config value, else $MEMORIZATION_DATA_MIRROR, else None (download)."""
+    return configured or os.environ.get("MEMORIZATION_DATA_MIRROR") or None
+
+
 def load_source(name: str, mirror: str | os.PathLike | None) -> tuple[dict[str, np.ndarray], str]:
     """The raw arrays of ``name`` and a description of where they came from."""
     spec_of(name)

@@ -65,7 +65,7 @@ SLURM_ARGS = [
 VOLATILE_DIRS = {"logs", "benchmarks"}
 VOLATILE_SUFFIXES = {".keras", ".png", ".pdf", ".log", ".tsv"}
 VOLATILE_NAME_PARTS = ("provenance",)
-VOLATILE_KEYS = {"seconds"}  # wall-clock time, in history.csv and training.json
+VOLATILE_KEYS = {"seconds", "steps_per_second", "steps_per_s"}  # wall-clock timings in history.csv and training.json
 RELATIVE_TOLERANCE = 1e-9
 
 
