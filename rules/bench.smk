@@ -19,7 +19,7 @@ rule run_bench:
         "results/bench/benchmark.tsv"
     conda:
         "../environment.yml"
-    threads: workflow.cores
+    threads: THREADS_PER_JOB
     params:
         default_backend=config["backend"],
     script:
