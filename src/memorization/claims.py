@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import operator
 import os
@@ -42,6 +43,47 @@ def claim_row(
 
 def write_claim_row(row: dict, path) -> None:
     pd.DataFrame([row], columns=COLUMNS).to_csv(path, index=False)
+
+
+def record_claim(
+    path, log, settings: dict, claim: str, statement: str, *, statistic: str, value: float, comparison: str
+) -> dict:
+    """Judge ``value`` against the claim's threshold (``settings["section"]["claim_threshold"]``,
+    fixed in the config before the run), write the one-row CSV to ``path`` and log it."""
+    row = claim_row(
+        claim, statement, statistic, value, settings["section"]["claim_threshold"], comparison, settings["scale"]
+    )
+    write_claim_row(row, path)
+    log(f"claim row: {row}")
+    return row
+
+
+def read_records(paths: list) -> list[dict]:
+    """The JSON metrics records of a claim's runs, in the order of ``paths``."""
+    records = []
+    for path in paths:
+        with open(path) as stream:
+            records.append(json.load(stream))
+    return records
+
+
+def tidy_metrics(records: list[dict], run_columns) -> pd.DataFrame:
+    """One row per run x scalar statistic of each record's ``metrics``.
+
+    ``run_columns(settings)`` gives the columns that identify a run (its key and the settings
+    the claim varies); they are repeated on every row of that run.
+    """
+    rows = []
+    for record in records:
+        columns = run_columns(record["settings"])
+        for statistic, value in record["metrics"].items():
+            rows.append({**columns, "statistic": statistic, "value": value})
+    return pd.DataFrame(rows)
+
+
+def mean_or_nan(values) -> float:
+    """Mean of ``values``; NaN (never reproduced) when the selection is empty."""
+    return float(pd.Series(values, dtype=float).mean()) if len(values) else float("nan")
 
 
 def assemble_claims_table(

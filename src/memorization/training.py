@@ -666,5 +666,22 @@ def fit_full_batch(
     )
 
 
+def save_training_run(model, result: TrainResult, outputs: dict, **record) -> dict:
+    """Write a trained run's ``model``, loss ``history`` (CSV) and ``training`` record (JSON).
+
+    The record holds the result's summary and steady-state speed plus ``record`` (e.g. which
+    training examples were used); it is returned as written.
+    """
+    import pandas as pd
+
+    from memorization.provenance import write_json_atomic
+
+    model.save(outputs["model"])
+    pd.DataFrame(result.history).to_csv(outputs["history"], index=False)
+    summary = {"result": result.summary(), "steps_per_second": result.steps_per_second, **record}
+    write_json_atomic(outputs["training"], summary)
+    return summary
+
+
 def _safe_name(name: str) -> str:
     return "".join(character if character.isalnum() or character in "-_." else "_" for character in name) or "run"

@@ -1,3 +1,4 @@
+import json
 import re
 import math
 
@@ -65,3 +66,34 @@ def test_claims_table_links_figures_and_provenance_relative_to_itself(tmp_path):
     assert "[c1.png](figures/c1.png)" in markdown and "[c2.json](provenance/c2.json)" in markdown
     assert table.figure.tolist() == ["figures/c1.png", ""]
     assert not list(results.glob(".*.tmp"))
+
+
+def test_record_claim_judges_against_the_configured_threshold_and_writes_one_row(tmp_path):
+    logged = []
+    settings = {"section": {"claim_threshold": 0.5}, "scale": "test"}
+    path = tmp_path / "row.csv"
+    row = claims.record_claim(
+        path, logged.append, settings, "c3", "a statement", statistic="fraction", value=0.4, comparison=">="
+    )
+    assert row["verdict"] == claims.NOT_REPRODUCED and row["statistic"] == "fraction >= threshold"
+    written = pd.read_csv(path)
+    assert list(written.columns) == claims.COLUMNS and len(written) == 1
+    assert written.loc[0, "value"] == 0.4 and written.loc[0, "threshold"] == 0.5
+    assert logged and "c3" in logged[0]
+
+
+def test_tidy_metrics_gives_one_row_per_run_and_statistic(tmp_path):
+    records = []
+    for seed in (0, 1):
+        path = tmp_path / f"metrics-{seed}.json"
+        path.write_text(json.dumps({"settings": {"seed": seed, "width": 8}, "metrics": {"a": seed, "b": 2.5}}))
+        records.append(path)
+    table = claims.tidy_metrics(claims.read_records(records), lambda s: {"run": f"r{s['seed']}", "seed": s["seed"]})
+    assert len(table) == 4 and set(table.columns) == {"run", "seed", "statistic", "value"}
+    assert table.set_index(["run", "statistic"]).loc[("r1", "a"), "value"] == 1
+
+
+def test_mean_or_nan_of_an_empty_selection_is_nan_and_never_reproduces():
+    assert claims.mean_or_nan([1, 2]) == 1.5
+    empty = claims.mean_or_nan(pd.Series([], dtype=float))
+    assert math.isnan(empty) and claims.verdict(empty, 0.0, ">=") == claims.NOT_REPRODUCED

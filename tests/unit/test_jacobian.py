@@ -80,7 +80,7 @@ def test_jacobian_matches_analytic_on_a_second_backend():
     backend = OTHER_BACKENDS[0]
     source = str(Path(__import__("memorization").__file__).resolve().parents[1])
     script = ANALYTIC_CHECK + textwrap.dedent(
-        f"""
+        """
         import json
         print("RESULT", json.dumps(analytic_error()))
         """

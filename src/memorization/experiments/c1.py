@@ -12,7 +12,6 @@ import json
 import math
 
 import numpy as np
-import pandas as pd
 
 from memorization import claims, data
 from memorization.provenance import write_json_atomic
@@ -102,7 +101,7 @@ def train(settings: dict, inputs: dict, outputs: dict, log) -> dict:
     import keras
 
     from memorization.models.linear import linear_autoencoder
-    from memorization.training import fit_full_batch
+    from memorization.training import fit_full_batch, save_training_run
 
     arrays = data.load_prepared(inputs["data"], settings["dataset"])
     positions, images = training_images(arrays, settings)
@@ -126,16 +125,10 @@ def train(settings: dict, inputs: dict, outputs: dict, log) -> dict:
         run_name=run_key(settings["n"], settings["init"], settings["optimizer"], settings["seed"]),
         log=log,
     )
-    model.save(outputs["model"])
-    pd.DataFrame(result.history).to_csv(outputs["history"], index=False)
-    summary = {
-        "schedule": schedule,
-        "result": result.summary(),
-        "positions": positions.tolist(),
-        "official_indices": arrays["index"][positions].tolist(),
-    }
-    with open(outputs["training"], "w") as stream:
-        json.dump(summary, stream, indent=2)
+    summary = save_training_run(
+        model, result, outputs, schedule=schedule, positions=positions.tolist(),
+        official_indices=arrays["index"][positions].tolist(),
+    )
     return {"training": summary["result"], "official_indices": summary["official_indices"]}
 
 
@@ -200,35 +193,15 @@ def measure(settings: dict, inputs: dict, outputs: dict, log) -> dict:
 
 
 def summarize(settings: dict, inputs: dict, outputs: dict, log) -> None:
-    records = []
-    for path in inputs["metrics"]:
-        with open(path) as stream:
-            record = json.load(stream)
-        run = record["settings"]
-        for statistic, value in record["metrics"].items():
-            records.append(
-                {
-                    "run": run_key(run["n"], run["init"], run["optimizer"], run["seed"]),
-                    "n": run["n"],
-                    "init": run["init"],
-                    "optimizer": run["optimizer"],
-                    "seed": run["seed"],
-                    "statistic": statistic,
-                    "value": value,
-                }
-            )
-    table = pd.DataFrame(records)
+    def run_columns(run: dict) -> dict:
+        return {"run": run_key(run["n"], run["init"], run["optimizer"], run["seed"]),
+                **{name: run[name] for name in ("n", "init", "optimizer", "seed")}}
+
+    table = claims.tidy_metrics(claims.read_records(inputs["metrics"]), run_columns)
     table.to_csv(outputs["table"], index=False)
     gd_distance = table[(table.optimizer == "gd") & (table.statistic == "distance_to_prediction")]["value"]
-    section = settings["section"]
-    row = claims.claim_row(
-        CLAIM,
-        STATEMENT,
-        "max over GD runs of ||W - (P_X + W0(I - P_X))||_F / ||P_X||_F",
-        gd_distance.max() if len(gd_distance) else float("nan"),
-        section["claim_threshold"],
-        "<",
-        settings["scale"],
+    claims.record_claim(
+        outputs["row"], log, settings, CLAIM, STATEMENT, comparison="<",
+        statistic="max over GD runs of ||W - (P_X + W0(I - P_X))||_F / ||P_X||_F",
+        value=gd_distance.max() if len(gd_distance) else float("nan"),
     )
-    claims.write_claim_row(row, outputs["row"])
-    log(f"claim row: {row}")

@@ -61,22 +61,15 @@ def measure(settings: dict, inputs: dict, outputs: dict, log) -> dict:
 
 
 def summarize(settings: dict, inputs: dict, outputs: dict, log) -> None:
-    section = settings["section"]
-    records = fc.read_metrics(inputs["metrics"])
+    records = claims.read_records(inputs["metrics"])
     table = fc.tidy(records)
     table.to_csv(outputs["table"], index=False)
     radii = table[table.statistic == "median_basin_radius"].copy()
     radii["value"] = radii["value"].astype(float)
     largest = radii.sort_values(["width", "depth"]).groupby("seed").tail(1)
-    value = float(largest["value"].mean()) if len(largest) else float("nan")
-    row = claims.claim_row(
-        CLAIM,
-        STATEMENT,
-        "median basin radius (noise std s, RMS) of the widest and deepest net",
-        value,
-        section["claim_threshold"],
-        ">=",
-        settings["scale"],
+    value = claims.mean_or_nan(largest["value"])
+    claims.record_claim(
+        outputs["row"], log, settings, CLAIM, STATEMENT, comparison=">=",
+        statistic="median basin radius (noise std s, RMS) of the widest and deepest net",
+        value=value,
     )
-    claims.write_claim_row(row, outputs["row"])
-    log(f"claim row: {row}")

@@ -16,7 +16,6 @@ import json
 import math
 
 import numpy as np
-import pandas as pd
 
 from memorization import claims, data
 from memorization.analysis.linalg import gd_convergence_rate
@@ -93,7 +92,7 @@ def train(settings: dict, inputs: dict, outputs: dict, log) -> dict:
     import keras
 
     from memorization.models.mlp import build_single_layer
-    from memorization.training import fit_full_batch
+    from memorization.training import fit_full_batch, save_training_run
 
     arrays = data.load_prepared(inputs["data"], settings["dataset"])
     positions, images = training_images(arrays, settings)
@@ -115,16 +114,10 @@ def train(settings: dict, inputs: dict, outputs: dict, log) -> dict:
         loss_threshold=optimizer_settings["loss_threshold"],
         run_name=run_key(settings["n"], settings["nonlinearity"], settings["optimizer"], settings["seed"]), log=log,
     )
-    model.save(outputs["model"])
-    pd.DataFrame(result.history).to_csv(outputs["history"], index=False)
-    summary = {
-        "schedule": schedule,
-        "result": result.summary(),
-        "positions": positions.tolist(),
-        "official_indices": arrays["index"][positions].tolist(),
-    }
-    with open(outputs["training"], "w") as stream:
-        json.dump(summary, stream, indent=2)
+    summary = save_training_run(
+        model, result, outputs, schedule=schedule, positions=positions.tolist(),
+        official_indices=arrays["index"][positions].tolist(),
+    )
     return {"training": summary["result"], "official_indices": summary["official_indices"]}
 
 
@@ -201,31 +194,17 @@ def measure(settings: dict, inputs: dict, outputs: dict, log) -> dict:
 
 
 def summarize(settings: dict, inputs: dict, outputs: dict, log) -> None:
-    section = settings["section"]
-    records = []
-    for path in inputs["metrics"]:
-        with open(path) as stream:
-            record = json.load(stream)
-        run = record["settings"]
-        for statistic, value in record["metrics"].items():
-            records.append({
-                "run": run_key(run["n"], run["nonlinearity"], run["optimizer"], run["seed"]),
-                "n": run["n"], "nonlinearity": run["nonlinearity"], "optimizer": run["optimizer"],
-                "seed": run["seed"], "statistic": statistic, "value": value,
-            })
-    table = pd.DataFrame(records)
+    def run_columns(run: dict) -> dict:
+        return {"run": run_key(run["n"], run["nonlinearity"], run["optimizer"], run["seed"]),
+                **{name: run[name] for name in ("n", "nonlinearity", "optimizer", "seed")}}
+
+    table = claims.tidy_metrics(claims.read_records(inputs["metrics"]), run_columns)
     table.to_csv(outputs["table"], index=False)
     statistics = ["test_nonlinear_span_residual_median", "noise_nonlinear_span_residual_median"]
     gd = table[(table.optimizer == "gd") & table.statistic.isin(statistics)]["value"].astype(float)
-    row = claims.claim_row(
-        CLAIM,
-        STATEMENT,
-        "max over GD runs and over test / noise inputs of the median relative residual of phi^-1(f(z)) "
+    claims.record_claim(
+        outputs["row"], log, settings, CLAIM, STATEMENT, comparison="<",
+        statistic="max over GD runs and over test / noise inputs of the median relative residual of phi^-1(f(z)) "
         "outside span{phi^-1(x_i)}",
-        gd.max() if len(gd) else float("nan"),
-        section["claim_threshold"],
-        "<",
-        settings["scale"],
+        value=gd.max() if len(gd) else float("nan"),
     )
-    claims.write_claim_row(row, outputs["row"])
-    log(f"claim row: {row}")

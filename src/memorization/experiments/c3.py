@@ -11,49 +11,25 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from memorization import claims, data
-from memorization.errors import ConfigError
+from memorization import claims
 from memorization.experiments import fc
-from memorization.provenance import write_json_atomic
 
 CLAIM = "c3"
 STATEMENT = "Deep nonlinear fully connected autoencoders are locally contractive at the training examples (rho(J_f(x_i)) < 1)"
 
 
 def expand_runs(section: dict, seed: int) -> dict[str, dict]:
-    if section["claim_nonlinearity"] not in section["nonlinearities"]:
-        raise ConfigError(
-            f"c3.claim_nonlinearity {section['claim_nonlinearity']!r} must be one of c3.nonlinearities {section['nonlinearities']}"
-        )
-    runs = {}
-    for nonlinearity in section["nonlinearities"]:
-        for run_seed in section["seeds"]:
-            model = fc.model_settings(section["model"], seed + run_seed, nonlinearity=nonlinearity)
-            key, settings = fc.claim_run(
-                CLAIM, model, fixed_point_tol=section.get("fixed_point_tol", 0.01), radius_margin=section.get("radius_margin", 1e-3)
-            )
-            runs[key] = settings
-    return runs
+    return fc.runs_per_nonlinearity(
+        CLAIM, section, seed,
+        fixed_point_tol=section.get("fixed_point_tol", 0.01), radius_margin=section.get("radius_margin", 1e-3),
+    )
 
 
 train = fc.train
 
 
 def measure(settings: dict, inputs: dict, outputs: dict, log) -> dict:
-    model, training, images, _ = fc.load_run(settings, inputs)
-    local = fc.local_contraction(model, images, settings["fixed_point_tol"], settings["radius_margin"])
-    metrics = {**local["summary"], **fc.training_record(training)}
-    log(f"metrics: {metrics}")
-    per_example = {name: local[name].tolist() for name in ("fixed_point_error", "spectral_radius", "top_singular_value")}
-    write_json_atomic(outputs["metrics"], {"claim": CLAIM, "settings": settings, "metrics": metrics, "per_example": per_example})
-    data.write_npz_atomic(
-        outputs["examples"],
-        spectral_radius=local["spectral_radius"],
-        top_singular_value=local["top_singular_value"],
-        fixed_point_error=local["fixed_point_error"],
-        attractor=local["attractor"],
-    )
-    return {"metrics": metrics}
+    return fc.measure_local_contraction(CLAIM, settings, inputs, outputs, log, per_example=True)
 
 
 def per_example_table(records: list[dict]) -> pd.DataFrame:
@@ -68,20 +44,14 @@ def per_example_table(records: list[dict]) -> pd.DataFrame:
 
 def summarize(settings: dict, inputs: dict, outputs: dict, log) -> None:
     section = settings["section"]
-    records = fc.read_metrics(inputs["metrics"])
+    records = claims.read_records(inputs["metrics"])
     summary = fc.tidy(records).assign(example=np.nan)
     table = pd.concat([summary, per_example_table(records)], ignore_index=True)
     table.to_csv(outputs["table"], index=False)
     chosen = summary[(summary.nonlinearity == section["claim_nonlinearity"]) & (summary.statistic == "attractor_fraction")]
-    value = float(chosen["value"].mean()) if len(chosen) else float("nan")
-    row = claims.claim_row(
-        CLAIM,
-        STATEMENT,
-        f"fraction of training examples that are attractors ({section['claim_nonlinearity']} net; mean over seeds)",
-        value,
-        section["claim_threshold"],
-        ">=",
-        settings["scale"],
+    value = claims.mean_or_nan(chosen["value"])
+    claims.record_claim(
+        outputs["row"], log, settings, CLAIM, STATEMENT, comparison=">=",
+        statistic=f"fraction of training examples that are attractors ({section['claim_nonlinearity']} net; mean over seeds)",
+        value=value,
     )
-    claims.write_claim_row(row, outputs["row"])
-    log(f"claim row: {row}")

@@ -11,7 +11,6 @@ from __future__ import annotations
 import numpy as np
 
 from memorization import claims, data
-from memorization.errors import ConfigError
 from memorization.experiments import fc
 from memorization.provenance import write_json_atomic
 
@@ -26,17 +25,8 @@ MEASUREMENT_DEFAULTS = {
 
 
 def expand_runs(section: dict, seed: int) -> dict[str, dict]:
-    if section["claim_nonlinearity"] not in section["nonlinearities"]:
-        raise ConfigError(
-            f"c4.claim_nonlinearity {section['claim_nonlinearity']!r} must be one of c4.nonlinearities {section['nonlinearities']}"
-        )
-    runs = {}
-    for nonlinearity in section["nonlinearities"]:
-        for run_seed in section["seeds"]:
-            model = fc.model_settings(section["model"], seed + run_seed, nonlinearity=nonlinearity)
-            key, settings = fc.claim_run(CLAIM, model, **{name: section.get(name, default) for name, default in MEASUREMENT_DEFAULTS.items()})
-            runs[key] = settings
-    return runs
+    measurement = {name: section.get(name, default) for name, default in MEASUREMENT_DEFAULTS.items()}
+    return fc.runs_per_nonlinearity(CLAIM, section, seed, **measurement)
 
 
 train = fc.train
@@ -103,20 +93,14 @@ def measure(settings: dict, inputs: dict, outputs: dict, log) -> dict:
 
 def summarize(settings: dict, inputs: dict, outputs: dict, log) -> None:
     section = settings["section"]
-    records = fc.read_metrics(inputs["metrics"])
+    records = claims.read_records(inputs["metrics"])
     table = fc.tidy(records)
     table.to_csv(outputs["table"], index=False)
     chosen = table[(table.nonlinearity == section["claim_nonlinearity"]) & (table.statistic == "test_and_noise_fraction_reaching")]
-    value = float(chosen["value"].astype(float).mean()) if len(chosen) else float("nan")
-    row = claims.claim_row(
-        CLAIM,
-        STATEMENT,
-        f"fraction of test-image and noise starts whose iterates end within eps of a training example "
+    value = claims.mean_or_nan(chosen["value"])
+    claims.record_claim(
+        outputs["row"], log, settings, CLAIM, STATEMENT, comparison=">=",
+        statistic=f"fraction of test-image and noise starts whose iterates end within eps of a training example "
         f"({section['claim_nonlinearity']} net)",
-        value,
-        section["claim_threshold"],
-        ">=",
-        settings["scale"],
+        value=value,
     )
-    claims.write_claim_row(row, outputs["row"])
-    log(f"claim row: {row}")

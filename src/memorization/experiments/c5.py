@@ -13,9 +13,8 @@ import itertools
 
 import pandas as pd
 
-from memorization import claims, data
+from memorization import claims
 from memorization.experiments import fc
-from memorization.provenance import write_json_atomic
 
 CLAIM = "c5"
 STATEMENT = "Wider and deeper fully connected autoencoders are more contractive at the training examples and store more of them as attractors"
@@ -38,18 +37,7 @@ train = fc.train
 
 
 def measure(settings: dict, inputs: dict, outputs: dict, log) -> dict:
-    model, training, images, _ = fc.load_run(settings, inputs)
-    local = fc.local_contraction(model, images, settings["fixed_point_tol"], settings["radius_margin"])
-    metrics = {**local["summary"], **fc.training_record(training)}
-    log(f"metrics: {metrics}")
-    write_json_atomic(outputs["metrics"], {"claim": CLAIM, "settings": settings, "metrics": metrics})
-    data.write_npz_atomic(
-        outputs["examples"],
-        spectral_radius=local["spectral_radius"],
-        fixed_point_error=local["fixed_point_error"],
-        attractor=local["attractor"],
-    )
-    return {"metrics": metrics}
+    return fc.measure_local_contraction(CLAIM, settings, inputs, outputs, log, per_example=False)
 
 
 def size_concordance(models: pd.DataFrame, statistic: str = "median_spectral_radius") -> tuple[float, int]:
@@ -69,21 +57,14 @@ def size_concordance(models: pd.DataFrame, statistic: str = "median_spectral_rad
 
 
 def summarize(settings: dict, inputs: dict, outputs: dict, log) -> None:
-    section = settings["section"]
-    records = fc.read_metrics(inputs["metrics"])
+    records = claims.read_records(inputs["metrics"])
     table = fc.tidy(records)
     table.to_csv(outputs["table"], index=False)
     models = table.pivot_table(index=["run", "width", "depth", "n", "seed"], columns="statistic", values="value", aggfunc="first").reset_index()
     concordance, pairs = size_concordance(models)
     log(f"size concordance of median rho: {concordance} over {pairs} pairs")
-    row = claims.claim_row(
-        CLAIM,
-        STATEMENT,
-        f"fraction of (smaller, bigger) net pairs in which the bigger net has the smaller median rho ({pairs} pairs)",
-        concordance,
-        section["claim_threshold"],
-        ">=",
-        settings["scale"],
+    claims.record_claim(
+        outputs["row"], log, settings, CLAIM, STATEMENT, comparison=">=",
+        statistic=f"fraction of (smaller, bigger) net pairs in which the bigger net has the smaller median rho ({pairs} pairs)",
+        value=concordance,
     )
-    claims.write_claim_row(row, outputs["row"])
-    log(f"claim row: {row}")

@@ -10,7 +10,6 @@ L*(s) is the smallest memorizing depth of each seed's depth sweep.
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
 from memorization import claims
@@ -77,7 +76,7 @@ def l_star_rows(runs: pd.DataFrame, label: str) -> pd.DataFrame:
 
 def summarize(settings: dict, inputs: dict, outputs: dict, log) -> None:
     section = settings["section"]
-    table = conv.tidy(conv.read_records(inputs["metrics"]), run_key)
+    table = conv.tidy(claims.read_records(inputs["metrics"]), run_key)
     runs = conv.memorization_table(table, section["alignment_threshold"])
     memorized_rows = runs[["run", "architecture", "side", "depth", "n", "seed"]].assign(
         statistic="memorized", value=runs["memorized"].astype(float)
@@ -91,18 +90,12 @@ def summarize(settings: dict, inputs: dict, outputs: dict, log) -> None:
     tidy.to_csv(outputs["table"], index=False)
 
     shallow = runs[runs["receptive_field_covers"] < 0.5]
-    value = float(shallow["memorized"].mean()) if len(shallow) else float("nan")
+    value = claims.mean_or_nan(shallow["memorized"])
     log(f"{len(shallow)} runs below the receptive-field depth, {int(shallow['memorized'].sum())} memorized; "
         f"{int(runs['memorized'].sum())} of {len(runs)} runs memorized in all")
-    row = claims.claim_row(
-        CLAIM,
-        STATEMENT,
-        f"fraction of stride-1 nets shallower than s - 1 that memorize (|cos(top eigenvector, x)| > "
+    claims.record_claim(
+        outputs["row"], log, settings, CLAIM, STATEMENT, comparison="<=",
+        statistic=f"fraction of stride-1 nets shallower than s - 1 that memorize (|cos(top eigenvector, x)| > "
         f"{section['alignment_threshold']})",
-        value,
-        section["claim_threshold"],
-        "<=",
-        settings["scale"],
+        value=value,
     )
-    claims.write_claim_row(row, outputs["row"])
-    log(f"claim row: {row}")

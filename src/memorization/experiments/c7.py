@@ -57,7 +57,7 @@ def summarize(settings: dict, inputs: dict, outputs: dict, log) -> None:
     from memorization.models.conv import encoder_sides
 
     section = settings["section"]
-    table = conv.tidy(conv.read_records(inputs["metrics"]), run_key)
+    table = conv.tidy(claims.read_records(inputs["metrics"]), run_key)
     runs = conv.memorization_table(table, section["alignment_threshold"])
     runs["bottleneck"] = [encoder_sides(int(side), int(stages))[-1] for side, stages in zip(runs["side"], runs["stages"])]
     memorized_rows = runs[["run", "architecture", "side", "stages", "channels", "n", "seed"]].assign(
@@ -70,18 +70,12 @@ def summarize(settings: dict, inputs: dict, outputs: dict, log) -> None:
     tidy.to_csv(outputs["table"], index=False)
 
     deepest = runs[runs["bottleneck"] == 1]
-    value = float(deepest["memorized"].mean()) if len(deepest) else float("nan")
+    value = claims.mean_or_nan(deepest["memorized"])
     log(f"{len(deepest)} runs with a 1x1 bottleneck, {int(deepest['memorized'].sum())} memorized; "
         f"{int(runs['memorized'].sum())} of {len(runs)} runs memorized in all")
-    row = claims.claim_row(
-        CLAIM,
-        STATEMENT,
-        f"fraction of downsampling nets with a 1x1 bottleneck whose top n eigenvectors lie in span X "
+    claims.record_claim(
+        outputs["row"], log, settings, CLAIM, STATEMENT, comparison=">=",
+        statistic=f"fraction of downsampling nets with a 1x1 bottleneck whose top n eigenvectors lie in span X "
         f"(span alignment > {section['alignment_threshold']})",
-        value,
-        section["claim_threshold"],
-        ">=",
-        settings["scale"],
+        value=value,
     )
-    claims.write_claim_row(row, outputs["row"])
-    log(f"claim row: {row}")

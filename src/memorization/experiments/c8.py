@@ -11,7 +11,6 @@ distance ``eps`` of ONE of them; it *stays near its input* when ||f(z) - z||_rms
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 
 from memorization import claims, data
 from memorization.experiments import conv
@@ -164,26 +163,17 @@ def measure(settings: dict, inputs: dict, outputs: dict, log) -> dict:
 
 def summarize(settings: dict, inputs: dict, outputs: dict, log) -> None:
     section = settings["section"]
-    rows = []
-    for record in conv.read_records(inputs["metrics"]):
-        run = record["settings"]
-        columns = {"run": run_key(run), "net": run["net"], "stages": run["stages"], "channels": run["channels"],
-                   "n": run["n"], "seed": run["seed"]}
-        rows += [{**columns, "statistic": name, "value": float(value)} for name, value in record["metrics"].items()]
-    table = pd.DataFrame(rows)
+    def run_columns(run: dict) -> dict:
+        return {"run": run_key(run), **{name: run[name] for name in ("net", "stages", "channels", "n", "seed")}}
+
+    table = claims.tidy_metrics(claims.read_records(inputs["metrics"]), run_columns).astype({"value": float})
     table.to_csv(outputs["table"], index=False)
     claim_net = section["claim_net"]
     chosen = table[(table.net == claim_net) & (table.statistic == "test_and_noise_fraction_reaching")]
-    value = float(chosen["value"].mean()) if len(chosen) else float("nan")
-    row = claims.claim_row(
-        CLAIM,
-        STATEMENT,
-        f"fraction of test-image and noise starts whose iterates end within eps of ONE training image "
+    value = claims.mean_or_nan(chosen["value"])
+    claims.record_claim(
+        outputs["row"], log, settings, CLAIM, STATEMENT, comparison=">=",
+        statistic=f"fraction of test-image and noise starts whose iterates end within eps of ONE training image "
         f"({claim_net} net, mean over n)",
-        value,
-        section["claim_threshold"],
-        ">=",
-        settings["scale"],
+        value=value,
     )
-    claims.write_claim_row(row, outputs["row"])
-    log(f"claim row: {row}")

@@ -15,7 +15,7 @@ import json
 import numpy as np
 import pandas as pd
 
-from memorization import data
+from memorization import claims, data
 from memorization.errors import ConfigError
 from memorization.provenance import write_json_atomic
 
@@ -108,7 +108,7 @@ def make_optimizer(spec: dict):
 
 def fit_and_save(model, images: np.ndarray, settings: dict, run_name: str, outputs: dict, log, extra: dict) -> dict:
     """Train through the one engine, then write model, history and training.json."""
-    from memorization.training import fit_full_batch
+    from memorization.training import fit_full_batch, save_training_run
 
     spec = settings["optimizer"]
     result = fit_full_batch(
@@ -123,11 +123,7 @@ def fit_and_save(model, images: np.ndarray, settings: dict, run_name: str, outpu
     )
     if result.stopped_at_cap:
         log(f"stopped at the step cap {spec['max_steps']} with loss {result.final_loss:.3e}")
-    model.save(outputs["model"])
-    pd.DataFrame(result.history).to_csv(outputs["history"], index=False)
-    summary = {"result": result.summary(), "steps_per_second": result.steps_per_second, **extra}
-    with open(outputs["training"], "w") as stream:
-        json.dump(summary, stream, indent=2)
+    summary = save_training_run(model, result, outputs, **extra)
     return {"training": summary["result"], **{key: value for key, value in extra.items() if key == "official_indices"}}
 
 
@@ -237,26 +233,15 @@ def _span_projector(images: np.ndarray) -> np.ndarray:
     return span_projector(images.reshape(len(images), -1))
 
 
-def read_records(paths: list[str]) -> list[dict]:
-    records = []
-    for path in paths:
-        with open(path) as stream:
-            records.append(json.load(stream))
-    return records
-
-
 RUN_COLUMNS = ("architecture", "side", "depth", "stages", "channels", "n", "seed")
 
 
 def tidy(records: list[dict], run_key) -> pd.DataFrame:
     """One row per run x statistic, with the run's settings as columns."""
-    rows = []
-    for record in records:
-        settings = record["settings"]
-        columns = {"run": run_key(settings), **{name: settings.get(name) for name in RUN_COLUMNS}}
-        for statistic, value in record["metrics"].items():
-            rows.append({**columns, "statistic": statistic, "value": float(value)})
-    return pd.DataFrame(rows)
+    def run_columns(settings: dict) -> dict:
+        return {"run": run_key(settings), **{name: settings.get(name) for name in RUN_COLUMNS}}
+
+    return claims.tidy_metrics(records, run_columns).astype({"value": float})
 
 
 def memorization_table(table: pd.DataFrame, alignment_threshold: float) -> pd.DataFrame:

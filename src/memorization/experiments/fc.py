@@ -13,8 +13,9 @@ import json
 import numpy as np
 import pandas as pd
 
-from memorization import data
-from memorization.provenance import config_hash
+from memorization import claims, data
+from memorization.errors import ConfigError
+from memorization.provenance import config_hash, write_json_atomic
 
 CLAIM = "fc"
 MODEL_KEYS = (
@@ -69,7 +70,7 @@ def train(settings: dict, inputs: dict, outputs: dict, log) -> dict:
     import keras
 
     from memorization.models.mlp import build_mlp
-    from memorization.training import fit_full_batch
+    from memorization.training import fit_full_batch, save_training_run
 
     arrays = data.load_prepared(inputs["data"], settings["dataset"])
     positions, images = training_images(arrays, settings["n_train"], settings["seed"], settings["float_dtype"])
@@ -99,16 +100,9 @@ def train(settings: dict, inputs: dict, outputs: dict, log) -> dict:
     if result.stopped_at_cap:
         log(f"stopped at the step cap {settings['max_steps']} with loss {result.final_loss:.3e} "
             f"(threshold {settings['loss_threshold']:.1e} not reached)")
-    model.save(outputs["model"])
-    pd.DataFrame(result.history).to_csv(outputs["history"], index=False)
-    summary = {
-        "result": result.summary(),
-        "steps_per_second": result.steps_per_second,
-        "positions": positions.tolist(),
-        "official_indices": arrays["index"][positions].tolist(),
-    }
-    with open(outputs["training"], "w") as stream:
-        json.dump(summary, stream, indent=2)
+    summary = save_training_run(
+        model, result, outputs, positions=positions.tolist(), official_indices=arrays["index"][positions].tolist()
+    )
     return {"training": summary["result"], "official_indices": summary["official_indices"]}
 
 
@@ -163,6 +157,42 @@ def local_contraction(model, images: np.ndarray, fixed_point_tol: float, radius_
     }
 
 
+def runs_per_nonlinearity(claim: str, section: dict, seed: int, **measurement) -> dict[str, dict]:
+    """One run per nonlinearity x seed of the claim's model; the claim's verdict is read off
+    ``claim_nonlinearity``, which must be one of the nonlinearities run."""
+    if section["claim_nonlinearity"] not in section["nonlinearities"]:
+        raise ConfigError(
+            f"{claim}.claim_nonlinearity {section['claim_nonlinearity']!r} must be one of "
+            f"{claim}.nonlinearities {section['nonlinearities']}"
+        )
+    runs = {}
+    for nonlinearity in section["nonlinearities"]:
+        for run_seed in section["seeds"]:
+            model = model_settings(section["model"], seed + run_seed, nonlinearity=nonlinearity)
+            key, settings = claim_run(claim, model, **measurement)
+            runs[key] = settings
+    return runs
+
+
+def measure_local_contraction(claim: str, settings: dict, inputs: dict, outputs: dict, log, *, per_example: bool) -> dict:
+    """Fixed-point error, spectral radius and top singular value of J_f at each training example.
+
+    Writes the run's summary to ``metrics`` (with the per-example values when ``per_example``)
+    and the per-example arrays to ``examples``.
+    """
+    model, training, images, _ = load_run(settings, inputs)
+    local = local_contraction(model, images, settings["fixed_point_tol"], settings["radius_margin"])
+    metrics = {**local["summary"], **training_record(training)}
+    log(f"metrics: {metrics}")
+    per_example_names = ("fixed_point_error", "spectral_radius", "top_singular_value")
+    record = {"claim": claim, "settings": settings, "metrics": metrics}
+    if per_example:
+        record["per_example"] = {name: local[name].tolist() for name in per_example_names}
+    write_json_atomic(outputs["metrics"], record)
+    data.write_npz_atomic(outputs["examples"], **{name: local[name] for name in (*per_example_names, "attractor")})
+    return {"metrics": metrics}
+
+
 def model_columns(settings: dict) -> dict:
     """The model's settings as table columns."""
     model = settings["model"]
@@ -177,22 +207,9 @@ def model_columns(settings: dict) -> dict:
     }
 
 
-def read_metrics(paths: list[str]) -> list[dict]:
-    records = []
-    for path in paths:
-        with open(path) as stream:
-            records.append(json.load(stream))
-    return records
-
-
 def tidy(records: list[dict]) -> pd.DataFrame:
-    """One row per run x scalar statistic of ``metrics``."""
-    rows = []
-    for record in records:
-        columns = model_columns(record["settings"])
-        for statistic, value in record["metrics"].items():
-            rows.append({**columns, "statistic": statistic, "value": value})
-    return pd.DataFrame(rows)
+    """One row per run x scalar statistic of ``metrics``, with the model's settings as columns."""
+    return claims.tidy_metrics(records, model_columns)
 
 
 def adopt_model(settings: dict, inputs: dict, outputs: dict, log) -> dict:
