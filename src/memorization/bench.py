@@ -73,7 +73,7 @@ class Shape:
 SHAPES = {
     "mlp-n10": Shape("mlp-n10", "mlp", 10, widths=(784, 1024, 1024, 1024, 1024, 784)),
     "mlp-n100": Shape("mlp-n100", "mlp", 100, widths=(784, 1024, 1024, 1024, 1024, 784)),
-    "conv-quick": Shape("conv-quick", "conv", 10, side=32, channels_in=3, stages=5, channels=32),
+    "conv-c8-32": Shape("conv-c8-32", "conv", 10, side=32, channels_in=3, stages=5, channels=32),
 }
 
 

@@ -16,7 +16,7 @@ def test_mlp_flops_count_forward_weight_and_needed_input_gradients():
 
 
 def test_conv_layers_follow_the_downsampling_autoencoder():
-    shape = bench.SHAPES["conv-quick"]
+    shape = bench.SHAPES["conv-c8-32"]
     layers = shape.conv_layers()
     assert [side for side, _, _ in layers] == [16, 8, 4, 2, 1, 2, 4, 8, 16, 32, 32]
     assert layers[0][1:] == (3, 32) and layers[-1][1:] == (32, 3)
