@@ -192,6 +192,6 @@ def select_indices(arrays: dict[str, np.ndarray], n: int, seed: int, split: int 
     return candidates[np.sort(chosen)]
 
 
-def to_unit_vectors(images: np.ndarray, dtype: str = "float32") -> np.ndarray:
+def to_unit_interval_rows(images: np.ndarray, dtype: str = "float32") -> np.ndarray:
     """uint8 images -> rows of floats in [0, 1], one flattened image per row."""
     return (images.reshape(len(images), -1) / 255.0).astype(dtype)

@@ -115,4 +115,4 @@ def test_subset_is_deterministic_and_seed_dependent(mnist_arrays):
 
 def test_unit_vectors_are_flat_and_scaled():
     images = np.array([[[0, 255], [51, 102]]], dtype=np.uint8)
-    np.testing.assert_allclose(data.to_unit_vectors(images, "float64"), [[0.0, 1.0, 0.2, 0.4]])
+    np.testing.assert_allclose(data.to_unit_interval_rows(images, "float64"), [[0.0, 1.0, 0.2, 0.4]])

@@ -58,7 +58,7 @@ def expand_runs(section: dict, seed: int) -> dict[str, dict]:
 
 def training_images(arrays: dict, settings: dict) -> tuple[np.ndarray, np.ndarray]:
     positions = data.select_indices(arrays, settings["n"], settings["seed"])
-    return positions, data.to_unit_vectors(arrays["x"][positions], settings["float_dtype"])
+    return positions, data.to_unit_interval_rows(arrays["x"][positions], settings["float_dtype"])
 
 
 def initial_weights(settings: dict, dim: int) -> np.ndarray:
@@ -141,7 +141,7 @@ def measure(settings: dict, inputs: dict, outputs: dict, log) -> dict:
     with open(inputs["training"]) as stream:
         training = json.load(stream)
     positions = np.asarray(training["positions"])
-    images = data.to_unit_vectors(arrays["x"][positions], "float64")
+    images = data.to_unit_interval_rows(arrays["x"][positions], "float64")
     model = keras.saving.load_model(inputs["model"])
     weights = weight_matrix(model)
     w0 = initial_weights(settings, images.shape[1])
@@ -151,7 +151,7 @@ def measure(settings: dict, inputs: dict, outputs: dict, log) -> dict:
     predicted = projector + w0 @ complement
 
     test_positions = data.select_indices(arrays, settings["n_test_images"], settings["seed"], split=data.TEST)
-    test_images = data.to_unit_vectors(arrays["x"][test_positions], "float64")
+    test_images = data.to_unit_interval_rows(arrays["x"][test_positions], "float64")
     noise = np.random.default_rng([settings["seed"], 2]).uniform(0.0, 1.0, size=(settings["n_noise"], images.shape[1]))
 
     def apply(points):

@@ -68,7 +68,7 @@ def rescaled(images: np.ndarray, settings: dict) -> np.ndarray:
 
 def training_images(arrays: dict, settings: dict) -> tuple[np.ndarray, np.ndarray]:
     positions = data.select_indices(arrays, settings["n"], settings["seed"])
-    return positions, rescaled(data.to_unit_vectors(arrays["x"][positions], "float64"), settings)
+    return positions, rescaled(data.to_unit_interval_rows(arrays["x"][positions], "float64"), settings)
 
 
 def gd_schedule(images: np.ndarray, optimizer_settings: dict) -> dict:
@@ -144,7 +144,7 @@ def measure(settings: dict, inputs: dict, outputs: dict, log) -> dict:
     arrays = data.load_prepared(inputs["data"], settings["dataset"])
     with open(inputs["training"]) as stream:
         training = json.load(stream)
-    images = rescaled(data.to_unit_vectors(arrays["x"][np.asarray(training["positions"])], "float64"), settings)
+    images = rescaled(data.to_unit_interval_rows(arrays["x"][np.asarray(training["positions"])], "float64"), settings)
     model = load_model(inputs["model"])
     kernel = keras.ops.convert_to_numpy(model.get_layer("weights").kernel).astype(np.float64)
 
@@ -152,7 +152,7 @@ def measure(settings: dict, inputs: dict, outputs: dict, log) -> dict:
         return np.asarray(model.predict(points.astype(settings["float_dtype"]), verbose=0), dtype=np.float64)
 
     test_positions = data.select_indices(arrays, settings["n_test_images"], settings["seed"], split=data.TEST)
-    test = rescaled(data.to_unit_vectors(arrays["x"][test_positions], "float64"), settings)
+    test = rescaled(data.to_unit_interval_rows(arrays["x"][test_positions], "float64"), settings)
     noise = rescaled(np.random.default_rng([settings["seed"], 2]).uniform(0.0, 1.0, size=(settings["n_noise"], images.shape[1])), settings)
     phi_inverse = inverse_nonlinearity(settings["nonlinearity"], settings["negative_slope"])
     phi = forward_nonlinearity(settings["nonlinearity"], settings["negative_slope"])

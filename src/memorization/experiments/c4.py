@@ -46,7 +46,7 @@ def starting_points(settings: dict, arrays: dict, images: np.ndarray) -> dict[st
     test_positions = data.select_indices(arrays, settings["n_test_starts"], settings["seed"], split=data.TEST)
     owners = np.arange(settings["n_noisy_train_starts"]) % len(images)
     return {
-        "test": data.to_unit_vectors(arrays["x"][test_positions], "float64"),
+        "test": data.to_unit_interval_rows(arrays["x"][test_positions], "float64"),
         "noise": rng.uniform(0.0, 1.0, size=(settings["n_noise_starts"], images.shape[1])),
         "noisy_train": images[owners] + settings["noisy_train_sigma"] * rng.standard_normal((len(owners), images.shape[1])),
     }

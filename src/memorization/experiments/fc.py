@@ -58,7 +58,7 @@ def claim_run(claim: str, model: dict, **measurement) -> tuple[str, dict]:
 
 def training_images(arrays: dict, n: int, seed: int, dtype: str = "float32") -> tuple[np.ndarray, np.ndarray]:
     positions = data.select_indices(arrays, n, seed)
-    return positions, data.to_unit_vectors(arrays["x"][positions], dtype)
+    return positions, data.to_unit_interval_rows(arrays["x"][positions], dtype)
 
 
 def expand_runs(section: dict, seed: int) -> dict[str, dict]:
@@ -114,7 +114,7 @@ def load_run(settings: dict, inputs: dict):
     with open(inputs["training"]) as stream:
         training = json.load(stream)
     positions = np.asarray(training["positions"])
-    images = data.to_unit_vectors(arrays["x"][positions], "float64")
+    images = data.to_unit_interval_rows(arrays["x"][positions], "float64")
     model = load_model(inputs["model"])
     return model, training, images, arrays
 

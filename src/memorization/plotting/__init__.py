@@ -41,6 +41,24 @@ def show_image(axis, vector: np.ndarray, title: str | None = None) -> None:
         axis.set_title(title, fontsize=8)
 
 
+def log_lines_against_n(axis, selected, n_values, ylabel: str, hue: str = "method") -> None:
+    """Statistic against the number of training images n, both axes logarithmic, one line per ``hue``.
+
+    Exact zeros (rounding-level results) are drawn at `LOG_FLOOR` instead of vanishing.
+    """
+    from matplotlib.ticker import NullLocator, ScalarFormatter
+
+    selected = selected.assign(value=selected["value"].astype(float).clip(lower=LOG_FLOOR))
+    sns.lineplot(data=selected, x="n", y="value", hue=hue, style=hue, markers=True, dashes=False, ax=axis)
+    axis.set_yscale("log")
+    axis.set_xscale("log")
+    axis.set_xticks(sorted(n_values))
+    axis.xaxis.set_major_formatter(ScalarFormatter())
+    axis.xaxis.set_minor_locator(NullLocator())
+    axis.set_xlabel("n (training images)")
+    axis.set_ylabel(ylabel, fontsize=8)
+
+
 def save(figure, png: str | os.PathLike, pdf: str | os.PathLike) -> None:
     """Write PNG and PDF through temporary names so no half-written figure is left behind."""
     for path in (png, pdf):

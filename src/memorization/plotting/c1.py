@@ -7,10 +7,8 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-import seaborn as sns
-from matplotlib.ticker import NullLocator, ScalarFormatter
 
-from memorization.plotting import LOG_FLOOR, save, show_image, use_style
+from memorization.plotting import LOG_FLOOR, log_lines_against_n, save, show_image, use_style
 
 METHOD_LABELS = {
     ("gd", "zeros"): "GD, W0 = 0",
@@ -79,16 +77,7 @@ def draw(table_path: str, example_paths: list[str], png: str, pdf: str, threshol
         ("span_residual_test_median", "median ||(I - P_X) f(z)|| / ||f(z)||, test z"),
     ]
     for axis, (statistic, label) in zip(panels, statistics):
-        selected = table[table.statistic == statistic].copy()
-        selected["value"] = selected["value"].clip(lower=LOG_FLOOR)
-        sns.lineplot(data=selected, x="n", y="value", hue="method", style="method", markers=True, dashes=False, ax=axis)
-        axis.set_yscale("log")
-        axis.set_xscale("log")
-        axis.set_xticks(sorted(table.n.unique()))
-        axis.xaxis.set_major_formatter(ScalarFormatter())
-        axis.xaxis.set_minor_locator(NullLocator())
-        axis.set_xlabel("n (training images)")
-        axis.set_ylabel(label, fontsize=8)
+        log_lines_against_n(axis, table[table.statistic == statistic], table.n.unique(), label)
         if statistic == "distance_to_prediction" and threshold is not None:
             axis.axhline(threshold, color="black", linestyle=":", label="claim threshold")
         axis.legend(fontsize=7)

@@ -7,10 +7,8 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-import seaborn as sns
-from matplotlib.ticker import NullLocator, ScalarFormatter
 
-from memorization.plotting import LOG_FLOOR, save, show_image, use_style
+from memorization.plotting import LOG_FLOOR, log_lines_against_n, save, show_image, use_style
 
 STATISTICS = [
     ("nonlinear_span_residual_median", "median residual of phi^-1(f(z))\noutside span{phi^-1(x_i)}"),
@@ -73,15 +71,7 @@ def draw(table_path: str, example_paths: list[str], png: str, pdf: str, row: dic
             selected.append(part)
         selected = pd.concat(selected)
         selected["method"] = selected.optimizer.str.upper() + ", " + selected.input
-        selected["value"] = selected["value"].clip(lower=LOG_FLOOR)
-        sns.lineplot(data=selected, x="n", y="value", hue="method", style="method", markers=True, dashes=False, ax=axis)
-        axis.set_yscale("log")
-        axis.set_xscale("log")
-        axis.set_xticks(sorted(table.n.unique()))
-        axis.xaxis.set_major_formatter(ScalarFormatter())
-        axis.xaxis.set_minor_locator(NullLocator())
-        axis.set_xlabel("n (training images)")
-        axis.set_ylabel(label, fontsize=8)
+        log_lines_against_n(axis, selected, table.n.unique(), label)
         if statistic == "nonlinear_span_residual_median":
             axis.axhline(row["threshold"], color="black", linestyle=":", label="claim threshold")
         axis.legend(fontsize=7)
