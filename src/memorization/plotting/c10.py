@@ -40,10 +40,11 @@ def draw(table_path: str, example_paths: list[str], png: str, pdf: str, row: dic
     axes[0].set_ylim(-0.02, 1.02)
     axes[0].legend(fontsize=7)
     sns.stripplot(data=radii, x="net", y="radius", order=order, hue="net", hue_order=order, legend=False, jitter=0.2, size=6, ax=axes[1])
-    axes[1].axhline(row["threshold"], color="black", linestyle=":", label="claim threshold")
+    axes[1].axhline(row["threshold"], color="black", linestyle=":")
+    axes[1].annotate(f"claim threshold {row['threshold']:g}", xy=(0.99, row["threshold"]), xycoords=("axes fraction", "data"),
+                     ha="right", va="bottom", fontsize=7)
     axes[1].set_xlabel("")
     axes[1].set_ylabel("basin radius (largest s with >= 90% return)")
-    axes[1].legend(fontsize=7)
     axes[1].tick_params(axis="x", labelsize=8)
     first = table.iloc[0]
     figure.suptitle(
