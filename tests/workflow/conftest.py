@@ -12,10 +12,11 @@ REPO = Path(__file__).resolve().parents[2]
 WORKFLOW_FILES = ["Snakefile", "rules", "scripts", "config", "report", "environment.yml", "profiles"]
 
 
-def copy_workflow(target: Path) -> Path:
+def copy_workflow(target: Path, source_root: Path = REPO) -> Path:
+    """The workflow's files (not its results) of ``source_root`` copied into ``target``."""
     target.mkdir(parents=True, exist_ok=True)
     for name in WORKFLOW_FILES:
-        source = REPO / name
+        source = source_root / name
         if source.is_dir():
             shutil.copytree(source, target / name, ignore=shutil.ignore_patterns("__pycache__"))
         elif source.exists():

@@ -9,12 +9,11 @@ table and claims value.
 
 import json
 import re
-import shutil
 
 import pandas as pd
 import pytest
 
-from conftest import WORKFLOW_FILES, snakemake
+from conftest import copy_workflow, snakemake
 
 # The first test here also pays for the session's test-scale run (tests/workflow/conftest.py).
 pytestmark = [pytest.mark.workflow, pytest.mark.timeout(1800)]
@@ -22,19 +21,9 @@ pytestmark = [pytest.mark.workflow, pytest.mark.timeout(1800)]
 TIMING = re.compile(r"seconds|duration|time|elapsed|per_s", re.I)
 
 
-def fresh_copy(test_scale_run, target):
-    """The workflow exactly as the first run saw it (the repository may have changed since)."""
-    for name in WORKFLOW_FILES:
-        source = test_scale_run / name
-        if source.is_dir():
-            shutil.copytree(source, target / name, ignore=shutil.ignore_patterns("__pycache__"))
-        elif source.exists():
-            shutil.copy2(source, target / name)
-    return target
-
-
 def rerun(test_scale_run, target, *targets):
-    workdir = fresh_copy(test_scale_run, target)
+    # The workflow exactly as the first run saw it (the repository may have changed since).
+    workdir = copy_workflow(target, source_root=test_scale_run)
     result = snakemake(workdir, "--cores", "2", *targets, "--configfile", "config/test.yaml")
     assert result.returncode == 0, result.stderr[-4000:]
     return workdir / "results" / "test"
