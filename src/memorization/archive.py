@@ -15,7 +15,6 @@ missing, extra or altered file.
 from __future__ import annotations
 
 import gzip
-import hashlib
 import io
 import json
 import mimetypes
@@ -28,6 +27,7 @@ from pathlib import Path, PurePosixPath
 from urllib.parse import unquote
 
 from memorization.errors import MemorizationError
+from memorization.files import atomic_output, sha256_bytes, sha256_file
 
 SUMS = "SHA256SUMS"
 CRATE = "ro-crate-metadata.json"
@@ -81,18 +81,6 @@ class Verification:
     @property
     def ok(self) -> bool:
         return not self.problems
-
-
-def sha256_bytes(payload: bytes) -> str:
-    return hashlib.sha256(payload).hexdigest()
-
-
-def sha256_file(path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def installed_packages() -> str:
@@ -295,11 +283,8 @@ def build_archive(
     hashes[CRATE] = sha256_bytes(crate)
     generated[SUMS] = sums_text(hashes).encode()
 
-    output = Path(output)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    temporary = output.with_name(f".{output.name}.tmp")
-    try:
-        # Fixed timestamps and owners: the same files always give the same archive bytes.
+    # Fixed timestamps and owners: the same files always give the same archive bytes.
+    with atomic_output(output) as temporary:
         with open(temporary, "wb") as raw, gzip.GzipFile(filename="", fileobj=raw, mode="wb", mtime=0) as compressed:
             with tarfile.open(fileobj=compressed, mode="w", format=tarfile.PAX_FORMAT) as tar:
                 for member in sorted(members, key=lambda item: item.name):
@@ -308,10 +293,6 @@ def build_archive(
                 for generated_name in sorted(generated):
                     payload = generated[generated_name]
                     tar.addfile(_tar_info(f"{top}/{generated_name}", len(payload)), io.BytesIO(payload))
-        os.replace(temporary, output)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
     return hashes
 
 

@@ -461,11 +461,9 @@ def run_bench(
 
 
 def write_table(table, path: str | os.PathLike) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.tmp")
-    table.to_csv(temporary, index=False)
-    os.replace(temporary, path)
+    from memorization.files import write_csv
+
+    write_csv(path, table)
 
 
 def draw(table, png: str | os.PathLike, pdf: str | os.PathLike | None = None) -> None:
@@ -497,12 +495,12 @@ def draw(table, png: str | os.PathLike, pdf: str | os.PathLike | None = None) ->
         figure.suptitle(f"training speed side by side (green: default path; orange: plain PyTorch loop); "
                         f"matmul ceiling {best['gflops']:.0f} GFLOP/s ({best['implementation']})", fontsize=9)
     figure.tight_layout()
+    from memorization.files import atomic_output
+
     for path in (png, pdf):
         if path:
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-            temporary = Path(path).with_name(f".tmp.{Path(path).name}")
-            figure.savefig(temporary, dpi=150, format=Path(path).suffix.lstrip("."))
-            os.replace(temporary, path)
+            with atomic_output(path) as temporary:
+                figure.savefig(temporary, dpi=150, format=Path(path).suffix.lstrip("."))
     plt.close(figure)
 
 

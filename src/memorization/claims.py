@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from memorization import files
+
 COLUMNS = ["claim", "statement", "statistic", "value", "threshold", "verdict", "scale"]
 # Appended by `assemble_claims_table`: where the figure and the provenance of the runs behind
 # each row are, relative to the directory of claims.csv (so the links also work in the archive).
@@ -105,8 +107,8 @@ def assemble_claims_table(
     for column, paths in zip(LINK_COLUMNS, (figures or {}, provenance or {})):
         table[column] = [_relative_link(paths.get(claim), base) for claim in table.claim]
     table = table[COLUMNS + LINK_COLUMNS + [c for c in table.columns if c not in COLUMNS + LINK_COLUMNS]]
-    _write_text_atomic(csv_path, table.to_csv(index=False))
-    _write_text_atomic(markdown_path, to_markdown(table))
+    files.write_text(csv_path, table.to_csv(index=False))
+    files.write_text(markdown_path, to_markdown(table))
     return table
 
 
@@ -114,13 +116,6 @@ def _relative_link(path, base: Path) -> str:
     if not path:
         return ""
     return Path(os.path.relpath(Path(path).resolve(), base)).as_posix()
-
-
-def _write_text_atomic(path, text: str) -> None:
-    path = Path(path)
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text(text)
-    os.replace(temporary, path)
 
 
 def to_markdown(table: pd.DataFrame) -> str:

@@ -8,9 +8,7 @@ enters an experiment is checked here first, so a bad file stops a run with one c
 
 from __future__ import annotations
 
-import hashlib
 import os
-import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from memorization.errors import DataError
+from memorization.files import sha256_file, write_npz
 
 TRAIN, TEST = 0, 1
 
@@ -44,14 +43,6 @@ def spec_of(name: str) -> DatasetSpec:
         return DATASETS[name]
     except KeyError:
         raise DataError(f"unknown data set {name!r}; choose one of {', '.join(DATASETS)}") from None
-
-
-def sha256_of(path: str | os.PathLike) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def read_npz(path: str | os.PathLike) -> dict[str, np.ndarray]:
@@ -110,7 +101,7 @@ def load_source(name: str, mirror: str | os.PathLike | None) -> tuple[dict[str, 
         path = Path(mirror) / f"{name}.npz"
         if not Path(mirror).is_dir():
             raise DataError(f"data_mirror {mirror} is not a directory")
-        return read_npz(path), f"mirror:{path.resolve()} sha256:{sha256_of(path)}"
+        return read_npz(path), f"mirror:{path.resolve()} sha256:{sha256_file(path)}"
     return load_from_keras(name), f"keras.datasets.{name}"
 
 
@@ -145,29 +136,15 @@ def validate(arrays: dict[str, np.ndarray], name: str, origin: str = "") -> None
         raise DataError(f"{where}: every pixel has the same value; the images are blank")
 
 
-def write_npz_atomic(path: str | os.PathLike, **arrays: np.ndarray) -> None:
-    """Write an .npz so that a crash never leaves a half-written file under ``path``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            np.savez_compressed(stream, **arrays)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
 def prepare(name: str, mirror: str | os.PathLike | None, out_path: str | os.PathLike) -> dict:
     """Load, validate and write one data set; return a summary for provenance."""
     arrays, origin = load_source(name, mirror)
     validate(arrays, name, origin)
-    write_npz_atomic(out_path, **arrays)
+    write_npz(out_path, **arrays)
     return {
         "dataset": name,
         "origin": origin,
-        "sha256": sha256_of(out_path),
+        "sha256": sha256_file(out_path),
         "n_train": int((arrays["split"] == TRAIN).sum()),
         "n_test": int((arrays["split"] == TEST).sum()),
     }

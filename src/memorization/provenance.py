@@ -17,7 +17,7 @@ import sys
 from importlib import metadata
 from pathlib import Path
 
-from memorization.data import sha256_of
+from memorization.files import sha256_file
 
 PACKAGES = ("numpy", "pandas", "keras", "tensorflow", "tensorflow-cpu", "jax", "jaxlib", "torch", "snakemake", "seaborn", "matplotlib")
 BACKEND_MODULES = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}
@@ -137,7 +137,7 @@ def invoking_command() -> str:
 
 def input_checksums(paths) -> dict[str, str]:
     """sha256 of each input file (directories are skipped)."""
-    return {str(path): sha256_of(path) for path in paths if Path(path).is_file()}
+    return {str(path): sha256_file(path) for path in paths if Path(path).is_file()}
 
 
 def _input_paths(inputs) -> list[str]:
@@ -156,7 +156,7 @@ def dataset_record(inputs, settings) -> dict | None:
     record = {
         "name": settings.get("dataset") if isinstance(settings, dict) else None,
         "path": str(path),
-        "sha256": sha256_of(path) if path.is_file() else None,
+        "sha256": sha256_file(path) if path.is_file() else None,
     }
     training = inputs.get("training")
     if isinstance(training, (str, os.PathLike)) and Path(training).is_file():
@@ -251,7 +251,7 @@ def claim_index(claim: str, records: dict[str, dict[str, str]], relative_to: str
             finished.append(record.get("finished"))
             entry[step] = {
                 "record": os.path.relpath(path, base),
-                "record_sha256": sha256_of(path),
+                "record_sha256": sha256_file(path),
                 "config_sha256": record.get("config_sha256"),
                 "seed": (record.get("seeds") or {}).get("run"),
                 "official_indices": dataset.get("official_indices"),
@@ -272,17 +272,3 @@ def claim_index(claim: str, records: dict[str, dict[str, str]], relative_to: str
     }
 
 
-def write_json_atomic(path: str | os.PathLike, payload) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text(json.dumps(payload, indent=2, sort_keys=True, default=_jsonable) + "\n")
-    os.replace(temporary, path)
-
-
-def _jsonable(value):
-    if hasattr(value, "tolist"):
-        return value.tolist()
-    if hasattr(value, "item"):
-        return value.item()
-    return str(value)

@@ -12,7 +12,7 @@ from pathlib import Path
 import yaml
 
 from memorization.archive import Member, build_archive, verify_archive
-from memorization.data import sha256_of
+from memorization.files import atomic_output, sha256_file, write_text
 from memorization.errors import MemorizationError
 
 REPORT_TIMEOUT_S = 1800
@@ -22,13 +22,11 @@ TITLE = "Memorization in overparameterized autoencoders (arXiv:1810.10333)"
 def write_config(config: dict, path: str | os.PathLike) -> None:
     """The validated config (defaults filled in) as YAML; passed back to Snakemake with
     ``--configfile`` it gives this very config."""
-    path = Path(path)
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text(
+    write_text(
+        path,
         "# The exact config of this run (after validation; defaults filled in).\n"
-        + yaml.safe_dump(json.loads(json.dumps(config)), sort_keys=False)
+        + yaml.safe_dump(json.loads(json.dumps(config)), sort_keys=False),
     )
-    os.replace(temporary, path)
 
 
 def snakemake_report(snakefile, configfile, output, log, targets=("all",)) -> None:
@@ -37,34 +35,30 @@ def snakemake_report(snakefile, configfile, output, log, targets=("all",)) -> No
     Called from inside a running workflow, so it takes no lock (it only reads finished outputs
     and Snakemake's job records) and ignores any default profile.
     """
-    output = Path(output)
-    temporary = output.with_name(f".{output.stem}.tmp.html")
     environment = {key: value for key, value in os.environ.items() if key != "SNAKEMAKE_PROFILE"}
-    command = [
-        sys.executable, "-m", "snakemake",
-        "--snakefile", str(snakefile),
-        "--configfile", str(configfile),
-        "--report", str(temporary),
-        # A rule may size its threads from the core count, which --report alone leaves undefined.
-        "--cores", "1",
-        "--nolock",
-        *targets,
-    ]
-    log(f"running: {' '.join(command)}")
-    try:
-        finished = subprocess.run(
-            command, capture_output=True, text=True, env=environment, timeout=REPORT_TIMEOUT_S
-        )
-    except subprocess.TimeoutExpired:
-        temporary.unlink(missing_ok=True)
-        raise MemorizationError(f"snakemake --report took longer than {REPORT_TIMEOUT_S} s") from None
-    for line in (finished.stdout + finished.stderr).splitlines():
-        log(f"snakemake: {line}")
-    if finished.returncode != 0 or not temporary.is_file():
-        temporary.unlink(missing_ok=True)
-        last = (finished.stderr.strip().splitlines() or ["no output"])[-1]
-        raise MemorizationError(f"snakemake --report failed (exit {finished.returncode}): {last}")
-    os.replace(temporary, output)
+    with atomic_output(output) as temporary:
+        command = [
+            sys.executable, "-m", "snakemake",
+            "--snakefile", str(snakefile),
+            "--configfile", str(configfile),
+            "--report", str(temporary),
+            # A rule may size its threads from the core count, which --report alone leaves undefined.
+            "--cores", "1",
+            "--nolock",
+            *targets,
+        ]
+        log(f"running: {' '.join(command)}")
+        try:
+            finished = subprocess.run(
+                command, capture_output=True, text=True, env=environment, timeout=REPORT_TIMEOUT_S
+            )
+        except subprocess.TimeoutExpired:
+            raise MemorizationError(f"snakemake --report took longer than {REPORT_TIMEOUT_S} s") from None
+        for line in (finished.stdout + finished.stderr).splitlines():
+            log(f"snakemake: {line}")
+        if finished.returncode != 0 or not temporary.stat().st_size:
+            last = (finished.stderr.strip().splitlines() or ["no output"])[-1]
+            raise MemorizationError(f"snakemake --report failed (exit {finished.returncode}): {last}")
 
 
 def _flatten(inputs: dict) -> list[tuple[str, str]]:
@@ -146,7 +140,7 @@ def archive_results(
     check = verify_archive(output)
     if not check.ok:
         raise MemorizationError(f"the archive just written does not verify: {'; '.join(check.problems)}")
-    log(f"verified {check.files} files; sha256 of the archive {sha256_of(output)}")
+    log(f"verified {check.files} files; sha256 of the archive {sha256_file(output)}")
     return hashes
 
 

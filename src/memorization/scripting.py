@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Callable
 
-from memorization import provenance
+from memorization import files, provenance
 from memorization.errors import MemorizationError
 
 class StepLog:
@@ -89,7 +89,7 @@ def run_job(
                 extra=extra,
                 runtime=runtime,
             )
-            provenance.write_json_atomic(outputs["provenance"], record)
+            files.write_json(outputs["provenance"], record)
         log(f"{label}: done")
     except MemorizationError as error:
         log(f"error: {error}")

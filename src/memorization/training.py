@@ -34,6 +34,7 @@ from typing import Callable, Iterator
 import numpy as np
 
 from memorization.errors import ConfigError, TrainingDivergedError
+from memorization.files import atomic_output
 
 # The per-step loss buffer of one compiled call has a static size (XLA needs static shapes).
 MAX_CHUNK = 4096
@@ -450,13 +451,10 @@ def save_checkpoint(path: Path, model, optimizer, *, fingerprint: str, step: int
         "rng": _rng_state(),
         "digest": _arrays_digest(arrays),
     }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.tmp")
-    with open(temporary, "wb") as stream:
+    with atomic_output(path) as temporary, open(temporary, "wb") as stream:
         np.savez(stream, meta=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8), **arrays)
         stream.flush()
         os.fsync(stream.fileno())
-    os.replace(temporary, path)
 
 
 def _arrays_digest(arrays: dict[str, np.ndarray]) -> str:
@@ -674,12 +672,13 @@ def save_training_run(model, result: TrainResult, outputs: dict, **record) -> di
     """
     import pandas as pd
 
-    from memorization.provenance import write_json_atomic
+    from memorization import files
 
-    model.save(outputs["model"])
-    pd.DataFrame(result.history).to_csv(outputs["history"], index=False)
+    with files.atomic_output(outputs["model"]) as temporary:
+        model.save(temporary)
+    files.write_csv(outputs["history"], pd.DataFrame(result.history))
     summary = {"result": result.summary(), "steps_per_second": result.steps_per_second, **record}
-    write_json_atomic(outputs["training"], summary)
+    files.write_json(outputs["training"], summary)
     return summary
 
 

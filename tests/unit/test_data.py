@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from memorization import data
+from memorization import data, files
 from memorization.errors import DataError
 
 
@@ -31,7 +31,7 @@ def test_prepare_writes_a_validated_copy(tmp_path, mnist_arrays):
     write(mirror / "mnist.npz", small_mnist(mnist_arrays))
     summary = data.prepare("mnist", mirror, tmp_path / "out" / "mnist.npz")
     assert summary["n_train"] == summary["n_test"] == 1000
-    assert summary["sha256"] == data.sha256_of(tmp_path / "out" / "mnist.npz")
+    assert summary["sha256"] == files.sha256_file(tmp_path / "out" / "mnist.npz")
     reloaded = data.load_prepared(tmp_path / "out" / "mnist.npz", "mnist")
     np.testing.assert_array_equal(reloaded["x"], small_mnist(mnist_arrays)["x"])
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from memorization import provenance
+from memorization import files, provenance
 
 SRC = Path(__file__).resolve().parents[2] / "src"
 
@@ -71,9 +71,9 @@ def test_collect_records_data_seeds_software_hardware_and_inputs(tmp_path):
     assert record["seeds"] == {"workflow": 1, "run": 3}
     assert record["runtime"]["backend"] == "tensorflow"
     assert record["dataset"]["name"] == "mnist"
-    assert record["dataset"]["sha256"] == provenance.sha256_of(data)
+    assert record["dataset"]["sha256"] == files.sha256_file(data)
     assert record["dataset"]["official_indices"] == [7, 42, 59999]
-    assert record["inputs"] == {str(data): provenance.sha256_of(data), str(training): provenance.sha256_of(training)}
+    assert record["inputs"] == {str(data): files.sha256_file(data), str(training): files.sha256_file(training)}
     assert record["packages"]["python"] and record["packages"]["numpy"]
     assert record["hardware"]["cpu_count"] >= 1 and isinstance(record["hardware"]["gpus"], list)
     assert record["started"] == started and record["duration_s"] >= 0
@@ -95,7 +95,7 @@ def test_collect_still_accepts_a_list_of_inputs(tmp_path):
     path = tmp_path / "in.txt"
     path.write_text("x")
     record = provenance.collect(step="s", claim=None, run=None, settings={}, inputs=[str(path)], started=provenance.now())
-    assert record["inputs"] == {str(path): provenance.sha256_of(path)} and "dataset" not in record
+    assert record["inputs"] == {str(path): files.sha256_file(path)} and "dataset" not in record
 
 
 def test_backend_version_is_recorded_once_keras_is_imported(keras_float64):
@@ -128,7 +128,7 @@ def test_claim_index_links_every_record_relative_to_the_results(tmp_path):
         for step, name in (("train", "provenance.json"), ("measure", "metrics.provenance.json")):
             path = results / "runs" / "c1" / run / name
             path.parent.mkdir(parents=True, exist_ok=True)
-            provenance.write_json_atomic(
+            files.write_json(
                 path,
                 {
                     "git": {"commit": "abc", "dirty": run == "run-b"},
@@ -146,7 +146,7 @@ def test_claim_index_links_every_record_relative_to_the_results(tmp_path):
     assert set(index["runs"]) == {"run-a", "run-b"}
     train = index["runs"]["run-b"]["train"]
     assert train["record"] == "runs/c1/run-b/provenance.json"
-    assert train["record_sha256"] == provenance.sha256_of(results / train["record"])
+    assert train["record_sha256"] == files.sha256_file(results / train["record"])
     assert train["seed"] == 1 and train["official_indices"] == [1] and train["config_sha256"] == "hash-run-b"
     summary = index["summary"]
     assert summary["git_commits"] == ["abc"] and summary["any_dirty"] is True
@@ -154,10 +154,10 @@ def test_claim_index_links_every_record_relative_to_the_results(tmp_path):
     assert summary["started"] == "2026-11-28T10:00:00+00:00" and summary["finished"] == "2026-11-28T10:01:30+00:00"
 
 
-def test_write_json_atomic_leaves_no_temporary_file(tmp_path):
+def test_write_json_leaves_no_temporary_file(tmp_path):
     import numpy as np
 
     path = tmp_path / "deep" / "record.json"
-    provenance.write_json_atomic(path, {"array": np.arange(3), "scalar": np.float64(0.5)})
+    files.write_json(path, {"array": np.arange(3), "scalar": np.float64(0.5)})
     assert json.loads(path.read_text()) == {"array": [0, 1, 2], "scalar": 0.5}
     assert [item.name for item in path.parent.iterdir()] == ["record.json"]

@@ -13,8 +13,7 @@ import math
 
 import numpy as np
 
-from memorization import claims, data
-from memorization.provenance import write_json_atomic
+from memorization import claims, data, files
 from memorization.analysis.linalg import (
     gd_convergence_rate,
     relative_frobenius_distance,
@@ -177,8 +176,8 @@ def measure(settings: dict, inputs: dict, outputs: dict, log) -> dict:
     }
     log(f"metrics: {metrics}")
     record = {"claim": CLAIM, "settings": settings, "metrics": metrics, "top_eigenvalues": eigenvalues[: settings["n"] + 20]}
-    write_json_atomic(outputs["metrics"], record)
-    data.write_npz_atomic(
+    files.write_json(outputs["metrics"], record)
+    files.write_npz(
         outputs["examples"],
         train=images[:EXAMPLES_SHOWN],
         test=test_images[:EXAMPLES_SHOWN],

@@ -12,9 +12,8 @@ import itertools
 
 import numpy as np
 
-from memorization import claims, data
+from memorization import claims, files
 from memorization.experiments import fc
-from memorization.provenance import write_json_atomic
 
 CLAIM = "c10"
 STATEMENT = "Training examples of a deep autoencoder have basins of attraction that absorb visible noise, growing with width and depth"
@@ -54,9 +53,9 @@ def measure(settings: dict, inputs: dict, outputs: dict, log) -> dict:
         **fc.training_record(training),
     }
     log(f"metrics: {metrics}")
-    write_json_atomic(outputs["metrics"], {"claim": CLAIM, "settings": settings, "metrics": metrics,
+    files.write_json(outputs["metrics"], {"claim": CLAIM, "settings": settings, "metrics": metrics,
                                            "basin_radius": radius.tolist()})
-    data.write_npz_atomic(outputs["examples"], noise_levels=levels, return_probability=probability, basin_radius=radius)
+    files.write_npz(outputs["examples"], noise_levels=levels, return_probability=probability, basin_radius=radius)
     return {"metrics": metrics}
 
 

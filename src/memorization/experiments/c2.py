@@ -17,7 +17,7 @@ import math
 
 import numpy as np
 
-from memorization import claims, data
+from memorization import claims, data, files
 from memorization.analysis.linalg import gd_convergence_rate
 from memorization.analysis.span import (
     inverse_nonlinearity,
@@ -28,7 +28,6 @@ from memorization.analysis.span import (
     span_basis,
     span_residual,
 )
-from memorization.provenance import write_json_atomic
 
 CLAIM = "c2"
 STATEMENT = (
@@ -185,8 +184,8 @@ def measure(settings: dict, inputs: dict, outputs: dict, log) -> dict:
         shown[f"{kind}_prediction"] = prediction[:EXAMPLES_SHOWN]
         shown[f"{kind}_projection"] = project_onto_span(points[:EXAMPLES_SHOWN], images)
     log(f"metrics: {metrics}")
-    write_json_atomic(outputs["metrics"], {"claim": CLAIM, "settings": settings, "metrics": metrics})
-    data.write_npz_atomic(
+    files.write_json(outputs["metrics"], {"claim": CLAIM, "settings": settings, "metrics": metrics})
+    files.write_npz(
         outputs["examples"], train=images[:EXAMPLES_SHOWN],
         rescale=np.array([settings["rescale"]["scale"], settings["rescale"]["offset"]]), **shown,
     )

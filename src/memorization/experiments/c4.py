@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from memorization import claims, data
+from memorization import claims, data, files
 from memorization.experiments import fc
-from memorization.provenance import write_json_atomic
 
 CLAIM = "c4"
 STATEMENT = "Iterating a trained deep autoencoder from test images or noise converges to training examples"
@@ -86,8 +85,8 @@ def measure(settings: dict, inputs: dict, outputs: dict, log) -> dict:
         + metrics["noise_fraction_reaching"] * settings["n_noise_starts"]
     ) / (settings["n_test_starts"] + settings["n_noise_starts"])
     metrics["test_and_noise_fraction_reaching"] = pooled
-    write_json_atomic(outputs["metrics"], {"claim": CLAIM, "settings": settings, "metrics": metrics})
-    data.write_npz_atomic(outputs["examples"], **arrays_out)
+    files.write_json(outputs["metrics"], {"claim": CLAIM, "settings": settings, "metrics": metrics})
+    files.write_npz(outputs["examples"], **arrays_out)
     return {"metrics": metrics}
 
 

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from memorization import claims, data
+from memorization import claims, data, files
 from memorization.experiments import conv
-from memorization.provenance import config_hash, write_json_atomic
+from memorization.provenance import config_hash
 
 CLAIM = "c8"
 STATEMENT = (
@@ -156,8 +156,8 @@ def measure(settings: dict, inputs: dict, outputs: dict, log) -> dict:
         metrics[f"test_and_noise_{name}"] = (
             metrics[f"test_{name}"] * settings["n_test_starts"] + metrics[f"noise_{name}"] * settings["n_noise_starts"]
         ) / total
-    write_json_atomic(outputs["metrics"], {"claim": CLAIM, "settings": settings, "metrics": metrics})
-    data.write_npz_atomic(outputs["examples"], **examples)
+    files.write_json(outputs["metrics"], {"claim": CLAIM, "settings": settings, "metrics": metrics})
+    files.write_npz(outputs["examples"], **examples)
     return {"metrics": metrics}
 
 

@@ -15,9 +15,8 @@ import json
 import numpy as np
 import pandas as pd
 
-from memorization import claims, data
+from memorization import claims, data, files
 from memorization.errors import ConfigError
-from memorization.provenance import write_json_atomic
 
 LUMA_WEIGHTS = np.array([0.299, 0.587, 0.114])
 ARCHITECTURES = ("stride1", "downsampling")
@@ -186,7 +185,7 @@ def measure_linear(settings: dict, inputs: dict, outputs: dict, log, claim: str)
         ),
     }
     log(f"metrics: {metrics}")
-    write_json_atomic(
+    files.write_json(
         outputs["metrics"],
         {
             "claim": claim,
@@ -203,7 +202,7 @@ def measure_linear(settings: dict, inputs: dict, outputs: dict, log, claim: str)
     columns = images.reshape(n, -1).T
     phase = np.exp(-1j * np.angle(np.sum(columns.T @ vectors.conj(), axis=0) + 1e-300))
     shown = np.real(vectors * phase.conj())
-    data.write_npz_atomic(
+    files.write_npz(
         outputs["examples"],
         train=images.reshape(n, -1),
         eigenvectors=shown.T,

@@ -13,9 +13,9 @@ import json
 import numpy as np
 import pandas as pd
 
-from memorization import claims, data
+from memorization import claims, data, files
 from memorization.errors import ConfigError
-from memorization.provenance import config_hash, write_json_atomic
+from memorization.provenance import config_hash
 
 CLAIM = "fc"
 MODEL_KEYS = (
@@ -188,8 +188,8 @@ def measure_local_contraction(claim: str, settings: dict, inputs: dict, outputs:
     record = {"claim": claim, "settings": settings, "metrics": metrics}
     if per_example:
         record["per_example"] = {name: local[name].tolist() for name in per_example_names}
-    write_json_atomic(outputs["metrics"], record)
-    data.write_npz_atomic(outputs["examples"], **{name: local[name] for name in (*per_example_names, "attractor")})
+    files.write_json(outputs["metrics"], record)
+    files.write_npz(outputs["examples"], **{name: local[name] for name in (*per_example_names, "attractor")})
     return {"metrics": metrics}
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import matplotlib
 
@@ -12,6 +11,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import seaborn as sns  # noqa: E402
+
+from memorization.files import atomic_output  # noqa: E402
 
 LOG_FLOOR = 1e-18  # exact zeros are drawn at this value on log axes
 
@@ -62,9 +63,6 @@ def log_lines_against_n(axis, selected, n_values, ylabel: str, hue: str = "metho
 def save(figure, png: str | os.PathLike, pdf: str | os.PathLike) -> None:
     """Write PNG and PDF through temporary names so no half-written figure is left behind."""
     for path in (png, pdf):
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_name(f".{path.stem}.tmp{path.suffix}")
-        figure.savefig(temporary, dpi=150, bbox_inches="tight")
-        os.replace(temporary, path)
+        with atomic_output(path) as temporary:
+            figure.savefig(temporary, dpi=150, bbox_inches="tight")
     plt.close(figure)
