@@ -23,10 +23,9 @@ rule all:
 
 
 include: "rules/data.smk"
-include: "rules/experiments.smk"
+include: "rules/train.smk"
+include: "rules/metrics.smk"
+include: "rules/figures.smk"
 include: "rules/claims.smk"
 include: "rules/report.smk"
-include: "rules/c1.smk"
 include: "rules/bench.smk"
-include: "rules/fc.smk"
-include: "rules/conv.smk"

@@ -17,8 +17,6 @@ rule run_bench:
         "results/bench/bench.log",
     benchmark:
         "results/bench/benchmark.tsv"
-    conda:
-        "../environment.yml"
     threads: THREADS_PER_JOB
     params:
         default_backend=config["backend"],

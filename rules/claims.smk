@@ -3,8 +3,6 @@
 
 from pathlib import Path
 
-from memorization.reporting import figure_link, run_provenance_records
-
 
 localrules:
     claim_provenance,
@@ -15,9 +13,7 @@ rule claim_provenance:
     input:
         records=lambda wildcards: [
             path
-            for steps in run_provenance_records(
-                RESULTS, wildcards.claim, RUNS[wildcards.claim]
-            ).values()
+            for steps in LAYOUT.provenance_records(wildcards.claim).values()
             for path in steps.values()
         ],
     output:
@@ -28,12 +24,8 @@ rule claim_provenance:
         f"{RESULTS}/benchmarks/{{claim}}/provenance.tsv"
     wildcard_constraints:
         claim="c[0-9]+",
-    conda:
-        "../environment.yml"
     params:
-        records=lambda wildcards: run_provenance_records(
-            RESULTS, wildcards.claim, RUNS[wildcards.claim]
-        ),
+        records=lambda wildcards: LAYOUT.provenance_records(wildcards.claim),
         # results/<scale>: record paths in the index are relative to it.
         results=lambda wildcards, output: str(Path(output.index).parent.parent),
     script:
@@ -42,26 +34,22 @@ rule claim_provenance:
 
 rule claims_table:
     input:
-        rows=expand(f"{RESULTS}/claims/{{claim}}.csv", claim=CLAIMS),
-        provenance=expand(f"{RESULTS}/provenance/{{claim}}.json", claim=CLAIMS),
+        rows=[LAYOUT.row(claim) for claim in CLAIMS],
+        provenance=[LAYOUT.claim_provenance(claim) for claim in CLAIMS],
     output:
         csv=report(
             f"{RESULTS}/claims.csv",
             caption="../report/claims.rst",
-            category="Claims",
+            category=CLAIMS_CATEGORY,
         ),
         markdown=f"{RESULTS}/claims.md",
     log:
         f"{RESULTS}/logs/claims_table.log",
     benchmark:
         f"{RESULTS}/benchmarks/claims_table.tsv"
-    conda:
-        "../environment.yml"
     params:
         # Links only: a re-rendered figure does not change the table.
-        figures=lambda wildcards: {
-            claim: figure_link(FIGURES.get(claim, [])) for claim in CLAIMS
-        },
-        provenance={claim: f"{RESULTS}/provenance/{claim}.json" for claim in CLAIMS},
+        figures={claim: LAYOUT.figures(claim)[0] for claim in CLAIMS},
+        provenance={claim: LAYOUT.claim_provenance(claim) for claim in CLAIMS},
     script:
         "../scripts/claims_table.py"

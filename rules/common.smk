@@ -1,20 +1,25 @@
-# Configuration, validation and the helpers the other rule files share.
-
-import os
+# Configuration, validation and the helpers the other rule files share. Which claims, runs and
+# models exist, and where their files live, comes from the library (memorization.registry and
+# memorization.layout); the rule files only map wildcards to those paths.
 
 from snakemake.exceptions import WorkflowError
-from snakemake.utils import validate
 
-from memorization.config import canonical, describe_validation_error
-from memorization.scripting import experiment_step
+from memorization.config import fill_defaults
+from memorization.errors import MemorizationError
+from memorization.layout import Layout
+from memorization.registry import CLAIMS_CATEGORY
 
 try:
-    validate(config, "../config/schema/config.schema.yaml")
-except Exception as error:
-    raise WorkflowError(describe_validation_error(error)) from None
+    # Every default of the schema is filled in here, inside claim sections too, so the library
+    # reads complete settings and holds no second copy of a default.
+    fill_defaults(config, f"{workflow.basedir}/config/schema/config.schema.yaml")
+    LAYOUT = Layout(config)
+except MemorizationError as error:
+    raise WorkflowError(str(error)) from None
 
-SCALE = config["scale"]
-RESULTS = f"results/{SCALE}"
+SCALE = LAYOUT.scale
+RESULTS = LAYOUT.results
+CLAIMS = LAYOUT.claim_ids
 RUNTIME = {
     "backend": config["backend"],
     "seed": config["seed"],
@@ -22,67 +27,61 @@ RUNTIME = {
 }
 THREADS_PER_JOB = config["threads_per_job"]
 
-# Claims present in the config, in order; each claim's rule file registers its figures.
-CLAIM_IDS = [f"c{number}" for number in range(1, 11)]
-CLAIMS = [claim for claim in CLAIM_IDS if claim in config]
-# run key -> settings, for each claim trained by the generic rules in experiments.smk.
-RUNS = {
-    # Keys sorted: Snakemake compares params as text, so YAML key order must not retrain.
-    claim: {
-        run: canonical(settings)
-        for run, settings in experiment_step(claim, "expand_runs")(
-            config[claim], config["seed"]
-        ).items()
-    }
-    for claim in CLAIMS
-}
-FIGURES = {}
+
+def model_settings(wildcards):
+    return LAYOUT.models[wildcards.model]
 
 
-def data_path(dataset):
-    return f"{RESULTS}/data/{dataset}.npz"
+def model_dataset(wildcards):
+    return LAYOUT.model_dataset(wildcards.model)
 
 
 def run_settings(wildcards):
-    return RUNS[wildcards.claim][wildcards.run]
+    return LAYOUT.runs[wildcards.claim][wildcards.run]
 
 
 def run_dataset(wildcards):
-    return data_path(run_settings(wildcards)["dataset"])
+    return LAYOUT.run_dataset(wildcards.claim, wildcards.run)
+
+
+def run_model_file(name):
+    """Input function: file ``name`` of the model that run ``{claim}/{run}`` measures."""
+
+    def path(wildcards):
+        return f"{LAYOUT.model_of(wildcards.claim, wildcards.run)}/{name}"
+
+    return path
 
 
 def metrics_of_claim(wildcards):
-    return [
-        f"{RESULTS}/runs/{wildcards.claim}/{run}/metrics.json"
-        for run in RUNS[wildcards.claim]
-    ]
-
-
-def figure_files(claim):
-    return [f"{RESULTS}/figures/{claim}.png", f"{RESULTS}/figures/{claim}.pdf"]
+    return LAYOUT.metrics(wildcards.claim)
 
 
 def all_targets(wildcards):
-    targets = [f"{RESULTS}/claims.csv", f"{RESULTS}/claims.md"]
-    targets += [f"{RESULTS}/tables/{claim}.csv" for claim in CLAIMS]
-    for claim in CLAIMS:
-        targets += FIGURES.get(claim, [])
-    return targets
+    return LAYOUT.all_targets()
 
 
 def job_resources(step, claim=None):
     """What one job of `step` (train, measure or other) asks its scheduler for.
 
     From the config's `resources` section (sized per scale) with the claim's overrides; the
-    claim is the rule's `claim` wildcard unless given. Callables, so the one generic rule
-    asks for the sizes of the claim it runs for.
+    claim is the rule's `claim` wildcard, or for a `model` wildcard the experiment that trains
+    it (`fc` for the deep models that C3, C4, C5 and C10 share), unless given.
     """
+
+    def job_claim(wildcards):
+        if claim:
+            return claim
+        if hasattr(wildcards, "claim"):
+            return wildcards.claim
+        if hasattr(wildcards, "model"):
+            return LAYOUT.models[wildcards.model]["claim"]
+        return None
 
     def request(name, default=None):
         def lookup(wildcards):
             section = config["resources"]
-            job_claim = claim or getattr(wildcards, "claim", None)
-            override = section.get("claims", {}).get(job_claim, {}).get(step, {})
+            override = section["claims"].get(job_claim(wildcards), {}).get(step, {})
             return override.get(name, section[step].get(name, default))
 
         return lookup

@@ -15,8 +15,6 @@ rule prepare_data:
         f"{RESULTS}/benchmarks/data/{{dataset}}.tsv"
     wildcard_constraints:
         dataset="mnist|fashion_mnist|cifar10",
-    conda:
-        "../environment.yml"
     params:
         runtime=RUNTIME,
     script:

@@ -4,7 +4,7 @@
 
 from pathlib import Path
 
-from memorization.reporting import archive_inputs, workflow_sources
+from memorization.reporting import workflow_sources
 
 
 localrules:
@@ -20,8 +20,6 @@ rule effective_config:
         f"{RESULTS}/logs/effective_config.log",
     benchmark:
         f"{RESULTS}/benchmarks/effective_config.tsv"
-    conda:
-        "../environment.yml"
     params:
         config=config,
     script:
@@ -38,8 +36,6 @@ rule html_report:
         f"{RESULTS}/logs/report.log",
     benchmark:
         f"{RESULTS}/benchmarks/report.tsv"
-    conda:
-        "../environment.yml"
     params:
         snakefile=workflow.main_snakefile,
     script:
@@ -48,22 +44,13 @@ rule html_report:
 
 rule archive:
     input:
-        unpack(
-            lambda wildcards: archive_inputs(
-                RESULTS,
-                {claim: RUNS[claim] for claim in CLAIMS},
-                all_targets(wildcards),
-                config["archive"]["include_models"],
-            )
-        ),
+        **LAYOUT.archive_inputs(config["archive"]["include_models"]),
     output:
         archive=f"{RESULTS}/archive.tar.gz",
     log:
         f"{RESULTS}/logs/archive.log",
     benchmark:
         f"{RESULTS}/benchmarks/archive.tsv"
-    conda:
-        "../environment.yml"
     params:
         results=lambda wildcards, output: str(Path(output.archive).parent),
         scale=SCALE,

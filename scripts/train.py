@@ -1,26 +1,27 @@
-"""Workflow entry point: the train step of one run of a claim (memorization.experiments.<claim>.train)."""
+"""Workflow entry point: train one model (memorization.experiments.<its experiment>.train)."""
 
 from memorization.scripting import experiment_step, named, run_job
 from memorization.training import checkpoint_dir_for, job_defaults, remove_checkpoints
 
-claim, run = snakemake.wildcards.claim, snakemake.wildcards.run
+model = snakemake.wildcards.model
+settings = snakemake.params.settings
 # Checkpoints live beside the outputs but are not outputs, so Snakemake keeps them when the job
 # is killed, and the rerun resumes; they are deleted once the outputs exist. Read from the
 # config, not params: checkpoint and progress intervals do not change results, so changing
 # them must not trigger a rerun.
 checkpoints = checkpoint_dir_for(snakemake.output.model)
-with job_defaults(checkpoint_dir=checkpoints, **snakemake.config.get("training", {})):
+with job_defaults(checkpoint_dir=checkpoints, **snakemake.config["training"]):
     run_job(
-        experiment_step(claim, "train"),
-        label=f"train {claim}/{run}",
-        settings=snakemake.params.settings,
+        experiment_step(settings["claim"], "train"),
+        label=f"train {model}",
+        settings=settings,
         runtime=snakemake.params.runtime,
         inputs=named(snakemake.input),
         outputs=named(snakemake.output),
         log_path=snakemake.log[0],
         threads=snakemake.threads,
         uses_keras=True,
-        claim=claim,
-        run=run,
+        claim=settings["claim"],
+        run=model,
     )
 remove_checkpoints(checkpoints)

@@ -35,22 +35,34 @@ def describe_validation_error(error: BaseException) -> str:
     return f"invalid config: {error}".splitlines()[0]
 
 
-def schema_validator(schema_path):
-    """A Draft 2020-12 validator for the workflow schema, resolving ``$ref`` beside the file."""
+def schema_validator(schema_path, validator_class=None):
+    """A Draft 2020-12 validator for the workflow schema, resolving ``$ref`` beside the file.
+
+    ``validator_class`` (an extension of Draft 2020-12) is used for the referenced schemas too:
+    their ``$schema`` keys are dropped, since jsonschema would otherwise pick the plain class
+    for each of them.
+    """
     from pathlib import Path
 
     import jsonschema
     import yaml
     from referencing import Registry, Resource
+    from referencing.jsonschema import DRAFT202012
 
+    validator_class = validator_class or jsonschema.Draft202012Validator
     schema_path = Path(schema_path).resolve()
 
-    def retrieve(uri):
-        return Resource.from_contents(yaml.safe_load((schema_path.parent / uri.rsplit("/", 1)[-1]).read_text()))
+    def load(path):
+        contents = yaml.safe_load(path.read_text())
+        contents.pop("$schema", None)
+        return contents
 
-    schema = yaml.safe_load(schema_path.read_text())
+    def retrieve(uri):
+        return Resource.from_contents(load(schema_path.parent / uri.rsplit("/", 1)[-1]), default_specification=DRAFT202012)
+
+    schema = load(schema_path)
     schema["$id"] = schema_path.as_uri()
-    return jsonschema.Draft202012Validator(schema, registry=Registry(retrieve=retrieve))
+    return validator_class(schema, registry=Registry(retrieve=retrieve))
 
 
 def check_config_file(config_path, schema_path) -> None:
@@ -75,3 +87,46 @@ def canonical(value):
     if isinstance(value, list):
         return [canonical(item) for item in value]
     return value
+
+
+def _filling_validator_class():
+    """Draft 2020-12 validation that also writes each property's schema default into the
+    instance where the key is missing, through ``$ref``'d schemas too (Snakemake's own
+    ``validate(set_default=True)`` does not descend into them)."""
+    import copy
+
+    import jsonschema
+
+    base = jsonschema.Draft202012Validator
+    check_properties = base.VALIDATORS["properties"]
+
+    def properties_with_defaults(validator, properties, instance, schema):
+        if validator.is_type(instance, "object"):
+            for name, subschema in properties.items():
+                if name in instance or not isinstance(subschema, dict):
+                    continue
+                if "default" not in subschema and "$ref" in subschema:
+                    subschema = validator._resolver.lookup(subschema["$ref"]).contents
+                if "default" in subschema:
+                    instance[name] = copy.deepcopy(subschema["default"])
+        yield from check_properties(validator, properties, instance, schema)
+
+    return jsonschema.validators.extend(base, {"properties": properties_with_defaults})
+
+
+def fill_defaults(config: dict, schema_path) -> dict:
+    """Validate ``config`` against the workflow schema, filling in every default in place.
+
+    Raises `ConfigError` with one line naming the first offending key. Afterwards every setting
+    the schema describes is present, so no code needs a second copy of a default.
+    """
+    import jsonschema
+
+    from memorization.errors import ConfigError
+
+    validator = schema_validator(schema_path, _filling_validator_class())
+    try:
+        validator.validate(config)
+    except jsonschema.ValidationError as error:
+        raise ConfigError(describe_validation_error(error)) from None
+    return config

@@ -144,52 +144,12 @@ def archive_results(
     return hashes
 
 
-# Workflow wiring: which files the provenance index, the claims table and the archive read.
-# Pure functions of the config-derived run lists, so the rule files stay declarative.
-
-RUN_FILES = ("metrics.json", "metrics.provenance.json", "provenance.json", "training.json", "history.csv", "examples.npz")
 # What travels with the results so that a colleague can rerun them (patterns from the workflow's
 # directory; the library's source is added by `archive_results`).
 WORKFLOW_SOURCES = (
     "Snakefile", "rules/*.smk", "scripts/*.py", "report/*.rst", "config/*.yaml", "config/schema/*.yaml",
     "environment.yml", "requirements*.txt", "constraints.txt", "pyproject.toml", "README.md",
 )
-
-
-def run_provenance_records(results: str, claim: str, runs) -> dict[str, dict[str, str]]:
-    """run key -> {step: provenance record} for every run of one claim."""
-    return {
-        run: {
-            "train": f"{results}/runs/{claim}/{run}/provenance.json",
-            "measure": f"{results}/runs/{claim}/{run}/metrics.provenance.json",
-        }
-        for run in runs
-    }
-
-
-def figure_link(files: list[str]) -> str | None:
-    """The PNG among a claim's registered figure files (else the first file), for the claims table."""
-    return next((path for path in files if path.endswith(".png")), files[0] if files else None)
-
-
-def archive_inputs(results: str, runs_of_claims: dict, targets: list[str], include_models: bool) -> dict:
-    """The files the archive holds for the current config, by kind (Snakemake input names)."""
-    runs = [
-        f"{results}/runs/{claim}/{run}/{name}"
-        for claim, runs in runs_of_claims.items()
-        for run in runs
-        for name in RUN_FILES + (("model.keras",) if include_models else ())
-    ]
-    datasets = sorted({settings["dataset"] for runs in runs_of_claims.values() for settings in runs.values()})
-    return {
-        "targets": list(targets),
-        "rows": [f"{results}/claims/{claim}.csv" for claim in runs_of_claims],
-        "provenance": [f"{results}/provenance/{claim}.json" for claim in runs_of_claims]
-        + [f"{results}/data/{dataset}.provenance.json" for dataset in datasets],
-        "runs": runs,
-        "report": f"{results}/report.html",
-        "config": f"{results}/config.yaml",
-    }
 
 
 def workflow_sources(basedir, patterns=WORKFLOW_SOURCES) -> list[str]:

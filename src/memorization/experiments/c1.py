@@ -120,7 +120,7 @@ def train(settings: dict, inputs: dict, outputs: dict, log) -> dict:
         images,
         optimizer=optimizer,
         max_steps=schedule["max_steps"],
-        loss_threshold=settings["optimizer_settings"].get("loss_threshold", 0.0),
+        loss_threshold=settings["optimizer_settings"]["loss_threshold"],
         run_name=run_key(settings["n"], settings["init"], settings["optimizer"], settings["seed"]),
         log=log,
     )

@@ -17,21 +17,18 @@ from memorization.experiments import fc
 
 CLAIM = "c10"
 STATEMENT = "Training examples of a deep autoencoder have basins of attraction that absorb visible noise, growing with width and depth"
-# Measurement settings and their schema defaults (the workflow's validation does not fill them in).
-MEASUREMENT_DEFAULTS = {"copies": 20, "max_steps": 500, "tol": 1e-6, "eps": 0.05, "return_level": 0.9}
+MEASUREMENT_KEYS = ("copies", "max_steps", "tol", "eps", "return_level")
 
 
 def expand_runs(section: dict, seed: int) -> dict[str, dict]:
     runs = {}
     for width, depth, run_seed in itertools.product(section["widths"], section["depths"], section["seeds"]):
         model = fc.model_settings(section["model"], seed + run_seed, width=width, depth=depth)
-        measurement = {name: section.get(name, default) for name, default in MEASUREMENT_DEFAULTS.items()}
+        measurement = {name: section[name] for name in MEASUREMENT_KEYS}
         key, settings = fc.claim_run(CLAIM, model, noise_levels=section["noise_levels"], **measurement)
         runs[key] = settings
     return runs
 
-
-train = fc.train
 
 
 def measure(settings: dict, inputs: dict, outputs: dict, log) -> dict:

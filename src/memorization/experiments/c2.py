@@ -49,14 +49,14 @@ def expand_runs(section: dict, seed: int) -> dict[str, dict]:
             "dataset": section["dataset"],
             "n": n,
             "nonlinearity": section["nonlinearity"],
-            "negative_slope": section.get("negative_slope", 0.01),
+            "negative_slope": section["negative_slope"],
             "rescale": section["rescale"],
             "optimizer": optimizer,
             "optimizer_settings": {"loss_threshold": 0.0, **section[optimizer]},
             "seed": seed + run_seed,
-            "float_dtype": section.get("float_dtype", "float64"),
-            "n_test_images": section.get("n_test_images", 100),
-            "n_noise": section.get("n_noise", 100),
+            "float_dtype": section["float_dtype"],
+            "n_test_images": section["n_test_images"],
+            "n_noise": section["n_noise"],
         }
     return runs
 

@@ -21,11 +21,9 @@ STATEMENT = "Deep nonlinear fully connected autoencoders are locally contractive
 def expand_runs(section: dict, seed: int) -> dict[str, dict]:
     return fc.runs_per_nonlinearity(
         CLAIM, section, seed,
-        fixed_point_tol=section.get("fixed_point_tol", 0.01), radius_margin=section.get("radius_margin", 1e-3),
+        fixed_point_tol=section["fixed_point_tol"], radius_margin=section["radius_margin"],
     )
 
-
-train = fc.train
 
 
 def measure(settings: dict, inputs: dict, outputs: dict, log) -> dict:

@@ -16,19 +16,16 @@ from memorization.experiments import fc
 CLAIM = "c4"
 STATEMENT = "Iterating a trained deep autoencoder from test images or noise converges to training examples"
 START_KINDS = ("test", "noise", "noisy_train")
-# Measurement settings and their schema defaults (the workflow's validation does not fill them in).
-MEASUREMENT_DEFAULTS = {
-    "n_test_starts": 100, "n_noise_starts": 100, "n_noisy_train_starts": 100, "noisy_train_sigma": 0.2,
-    "max_steps": 1000, "tol": 1e-6, "eps": 0.05, "gallery_starts": 3,
-}
+MEASUREMENT_KEYS = (
+    "n_test_starts", "n_noise_starts", "n_noisy_train_starts", "noisy_train_sigma", "max_steps", "tol", "eps",
+    "gallery_starts",
+)
 
 
 def expand_runs(section: dict, seed: int) -> dict[str, dict]:
-    measurement = {name: section.get(name, default) for name, default in MEASUREMENT_DEFAULTS.items()}
+    measurement = {name: section[name] for name in MEASUREMENT_KEYS}
     return fc.runs_per_nonlinearity(CLAIM, section, seed, **measurement)
 
-
-train = fc.train
 
 
 def gallery_steps(max_steps: int) -> list[int]:

@@ -27,13 +27,11 @@ def expand_runs(section: dict, seed: int) -> dict[str, dict]:
     ):
         model = fc.model_settings(section["model"], seed + run_seed, width=width, depth=depth, n_train=n)
         key, settings = fc.claim_run(
-            CLAIM, model, fixed_point_tol=section.get("fixed_point_tol", 0.01), radius_margin=section.get("radius_margin", 1e-3)
+            CLAIM, model, fixed_point_tol=section["fixed_point_tol"], radius_margin=section["radius_margin"]
         )
         runs[key] = settings
     return runs
 
-
-train = fc.train
 
 
 def measure(settings: dict, inputs: dict, outputs: dict, log) -> dict:

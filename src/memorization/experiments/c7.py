@@ -39,7 +39,7 @@ def expand_runs(section: dict, seed: int) -> dict[str, dict]:
                 for run_seed in section["seeds"]:
                     settings = conv.linear_run_settings(
                         CLAIM, section, seed + run_seed, architecture="downsampling", side=sweep["side"],
-                        stages=stages, channels=section["channels"], upsampling=section.get("upsampling", "nearest"), n=n,
+                        stages=stages, channels=section["channels"], upsampling=section["upsampling"], n=n,
                     )
                     runs[run_key(settings)] = settings
     return runs

@@ -22,9 +22,7 @@ STATEMENT = (
     "images or noise ends at one training image, while shallow ones stay near the input"
 )
 START_KINDS = ("test", "noise")
-MEASUREMENT_DEFAULTS = {
-    "n_test_starts": 100, "n_noise_starts": 100, "iterations": 100, "tol": 1e-5, "eps": 0.05, "gallery_starts": 4,
-}
+MEASUREMENT_KEYS = ("n_test_starts", "n_noise_starts", "iterations", "tol", "eps", "gallery_starts")
 
 
 def run_key(settings: dict) -> str:
@@ -48,15 +46,15 @@ def expand_runs(section: dict, seed: int) -> dict[str, dict]:
                     "net": net["name"],
                     "stages": net["stages"],
                     "channels": section["channels"],
-                    "upsampling": section.get("upsampling", "bilinear"),
-                    "negative_slope": section.get("negative_slope", 0.01),
-                    "use_bias": section.get("use_bias", False),
+                    "upsampling": section["upsampling"],
+                    "negative_slope": section["negative_slope"],
+                    "use_bias": section["use_bias"],
                     "initializer": section["initializer"],
                     "float_dtype": section["float_dtype"],
                     "optimizer": dict(section["optimizer"]),
                     "n": n,
                     "seed": seed + run_seed,
-                    **{name: section.get(name, default) for name, default in MEASUREMENT_DEFAULTS.items()},
+                    **{name: section[name] for name in MEASUREMENT_KEYS},
                 }
                 runs[run_key(settings)] = settings
     return runs

@@ -22,7 +22,6 @@ LUMA_WEIGHTS = np.array([0.299, 0.587, 0.114])
 ARCHITECTURES = ("stride1", "downsampling")
 SHORT_INITS = {"fan_in_uniform": "fanin", "glorot_uniform": "glorot", "he_normal": "he"}
 EIGENVECTORS_SAVED = 4
-NOISE_SAMPLES = 200
 
 
 def area_resize_matrix(size: int, side: int) -> np.ndarray:
@@ -87,7 +86,7 @@ def linear_run_settings(claim: str, section: dict, seed: int, **architecture) ->
         "float_dtype": section["float_dtype"],
         "initializer": section["initializer"],
         "optimizer": dict(section["optimizer"]),
-        "noise_samples": section.get("noise_samples", NOISE_SAMPLES),
+        "noise_samples": section["noise_samples"],
         **architecture,
     }
 
@@ -96,10 +95,10 @@ def make_optimizer(spec: dict):
     """Adam with a constant rate, or a cosine decay to ``final_fraction`` of it over the step cap."""
     import keras
 
-    schedule = spec.get("schedule", "constant")
+    schedule = spec["schedule"]
     rate = spec["learning_rate"]
     if schedule == "cosine_decay":
-        rate = keras.optimizers.schedules.CosineDecay(rate, decay_steps=spec["max_steps"], alpha=spec.get("final_fraction", 0.0))
+        rate = keras.optimizers.schedules.CosineDecay(rate, decay_steps=spec["max_steps"], alpha=spec["final_fraction"])
     elif schedule != "constant":
         raise ConfigError(f"optimizer.schedule must be constant or cosine_decay, got {schedule!r}")
     return keras.optimizers.Adam(learning_rate=rate)
@@ -116,7 +115,7 @@ def fit_and_save(model, images: np.ndarray, settings: dict, run_name: str, outpu
         images,
         optimizer=make_optimizer(spec),
         max_steps=spec["max_steps"],
-        loss_threshold=spec.get("loss_threshold", 0.0),
+        loss_threshold=spec["loss_threshold"],
         run_name=run_name,
         log=log,
     )

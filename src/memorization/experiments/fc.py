@@ -1,9 +1,9 @@
 """Deep fully connected autoencoders shared by C3, C4, C5 and C10.
 
-Each of those claims names, for every run, the model it measures (a ``model`` block of
-settings). Models with the same settings have the same key, so the workflow trains each one
-once, under ``runs/fc/<model key>/``, and every claim that measures it adopts its files. This
-module is also the experiment ``fc`` for the generic train script: `train` fits one model.
+Each of those claims names, for every run, the model it measures (``model_key`` and a ``model``
+block of settings). Models with the same settings have the same key, so the workflow trains each
+one once, under ``models/<model key>/``, and every claim that measures it reads it from there.
+This module is also the experiment ``fc`` for the generic train rule: `train` fits one model.
 """
 
 from __future__ import annotations
@@ -22,15 +22,13 @@ MODEL_KEYS = (
     "dataset", "n_train", "width", "depth", "nonlinearity", "use_bias", "initializer",
     "float_dtype", "optimizer", "learning_rate", "loss_threshold", "max_steps",
 )
-# Schema defaults of the optional keys (the workflow's validation does not fill them in).
-OPTIONAL_MODEL_KEYS = {"use_bias": False, "float_dtype": "float32"}
 SHORT_NAMES = {"cos_minus_id": "cosid", "selu": "selu", "leaky_relu": "lrelu", "linear": "linear"}
 SHORT_INITS = {"fan_in_uniform": "fanin", "glorot_uniform": "glorot", "zeros": "zeros"}
 
 
 def model_settings(block: dict, seed: int, **overrides) -> dict:
     """The settings of one model: the claim's ``model`` block with sweep values put in."""
-    settings = {key: block.get(key, OPTIONAL_MODEL_KEYS.get(key)) for key in MODEL_KEYS}
+    settings = {key: block[key] for key in MODEL_KEYS}
     settings.update(overrides)
     settings["seed"] = int(seed)
     settings["claim"] = CLAIM
@@ -59,11 +57,6 @@ def claim_run(claim: str, model: dict, **measurement) -> tuple[str, dict]:
 def training_images(arrays: dict, n: int, seed: int, dtype: str = "float32") -> tuple[np.ndarray, np.ndarray]:
     positions = data.select_indices(arrays, n, seed)
     return positions, data.to_unit_interval_rows(arrays["x"][positions], dtype)
-
-
-def expand_runs(section: dict, seed: int) -> dict[str, dict]:
-    """Not a claim: the models are named by the claims that measure them (see rules/fc.smk)."""
-    return {}
 
 
 def train(settings: dict, inputs: dict, outputs: dict, log) -> dict:
@@ -210,20 +203,3 @@ def model_columns(settings: dict) -> dict:
 def tidy(records: list[dict]) -> pd.DataFrame:
     """One row per run x scalar statistic of ``metrics``, with the model's settings as columns."""
     return claims.tidy_metrics(records, model_columns)
-
-
-def adopt_model(settings: dict, inputs: dict, outputs: dict, log) -> dict:
-    """Give a claim's run a copy of the files of the shared model it measures.
-
-    Copies, not links: a hard link would carry the source's older modification time, which
-    Snakemake rejects for a job's outputs (and touching it would make every other claim's
-    measurement of the same model look outdated).
-    """
-    import shutil
-    from pathlib import Path
-
-    for source, target in zip(inputs["files"], outputs["files"], strict=True):
-        Path(target).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(source, target)
-        log(f"copied {source} to {target}")
-    return {}

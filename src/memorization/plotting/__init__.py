@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import matplotlib
 
@@ -66,3 +67,38 @@ def save(figure, png: str | os.PathLike, pdf: str | os.PathLike) -> None:
         with atomic_output(path) as temporary:
             figure.savefig(temporary, dpi=150, bbox_inches="tight")
     plt.close(figure)
+
+
+class FigureData:
+    """What a claim's figure may read, each file loaded once: the claim's tidy table, its claims
+    row, the example arrays of each run, and the tables of other claims it draws on."""
+
+    def __init__(self, table: str, row: str, examples: list[str], tables: list[str] = ()):
+        import pandas as pd
+
+        self.table = pd.read_csv(table)
+        self.row = pd.read_csv(row).iloc[0].to_dict()
+        self._example_paths = {Path(path).parent.name: Path(path) for path in examples}
+        self._examples: dict[str, dict] = {}
+        self.tables = {Path(path).stem: pd.read_csv(path) for path in tables}
+
+    @property
+    def runs(self) -> list[str]:
+        """Runs with saved examples, in the workflow's order."""
+        return list(self._example_paths)
+
+    def examples(self, run: str) -> dict[str, np.ndarray]:
+        if run not in self._examples:
+            with np.load(self._example_paths[run]) as arrays:
+                self._examples[run] = {name: arrays[name] for name in arrays.files}
+        return self._examples[run]
+
+
+def render(claim_id: str, inputs: dict, outputs: dict, params: dict) -> None:
+    """Draw a claim's figure with ``memorization.plotting.<claim>.draw(data, params)`` and save it."""
+    import importlib
+
+    draw = importlib.import_module(f"memorization.plotting.{claim_id}").draw
+    data = FigureData(inputs["table"], inputs["row"], list(inputs["examples"]), list(inputs.get("tables", [])))
+    use_style()
+    save(draw(data, params), outputs["png"], outputs["pdf"])

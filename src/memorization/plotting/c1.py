@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from memorization.plotting import LOG_FLOOR, log_lines_against_n, save, show_image, use_style
+from memorization.plotting import LOG_FLOOR, log_lines_against_n, show_image
 
 METHOD_LABELS = {
     ("gd", "zeros"): "GD, W0 = 0",
@@ -22,24 +21,23 @@ def _method(table: pd.DataFrame) -> pd.Series:
     return [METHOD_LABELS[(optimizer, init)] for optimizer, init in zip(table.optimizer, table.init)]
 
 
-def _gallery_runs(table: pd.DataFrame, example_paths: list[str]) -> tuple[int, dict[str, str]]:
-    """Examples of the largest n (first seed) for each optimizer/init pair."""
-    by_run = {Path(path).parent.name: path for path in example_paths}
+def _gallery_runs(table: pd.DataFrame) -> tuple[int, dict[str, str]]:
+    """Runs of the largest n (first seed) for each optimizer/init pair."""
     runs = table.drop_duplicates("run")
     largest = runs[runs.n == runs.n.max()]
     largest = largest[largest.seed == largest.seed.min()]
     chosen = {}
     for row in largest.itertuples():
-        chosen[METHOD_LABELS[(row.optimizer, row.init)]] = by_run[row.run]
+        chosen[METHOD_LABELS[(row.optimizer, row.init)]] = row.run
     return int(runs.n.max()), dict(sorted(chosen.items(), key=lambda item: list(METHOD_LABELS.values()).index(item[0])))
 
 
-def draw(table_path: str, example_paths: list[str], png: str, pdf: str, threshold: float | None = None) -> None:
-    use_style()
-    table = pd.read_csv(table_path)
+def draw(data, params: dict):
+    table = data.table
+    threshold = data.row["threshold"]
     table["method"] = _method(table)
-    n_shown, gallery = _gallery_runs(table, example_paths)
-    examples = {label: np.load(path) for label, path in gallery.items()}
+    n_shown, gallery = _gallery_runs(table)
+    examples = {label: data.examples(run) for label, run in gallery.items()}
     first = next(iter(examples.values()))
     inputs = np.concatenate([first["test"], first["noise"]])
     projections = np.concatenate([first["test_projection"], first["noise_projection"]])
@@ -78,7 +76,7 @@ def draw(table_path: str, example_paths: list[str], png: str, pdf: str, threshol
     ]
     for axis, (statistic, label) in zip(panels, statistics):
         log_lines_against_n(axis, table[table.statistic == statistic], table.n.unique(), label)
-        if statistic == "distance_to_prediction" and threshold is not None:
+        if statistic == "distance_to_prediction":
             axis.axhline(threshold, color="black", linestyle=":", label="claim threshold")
         axis.legend(fontsize=7)
     bottom.suptitle(
@@ -86,4 +84,4 @@ def draw(table_path: str, example_paths: list[str], png: str, pdf: str, threshol
         f"(values below {LOG_FLOOR:g} drawn at {LOG_FLOOR:g})",
         fontsize=9,
     )
-    save(figure, png, pdf)
+    return figure

@@ -2,24 +2,20 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import matplotlib.pyplot as plt
-import numpy as np
 import pandas as pd
 import seaborn as sns
 
-from memorization.plotting import save, use_style
 
 
-def draw(table_path: str, example_paths: list[str], png: str, pdf: str, row: dict) -> None:
-    use_style()
-    table = pd.read_csv(table_path)
+def draw(data, params: dict):
+    table, row = data.table, data.row
+    return_level = params["return_level"]
     runs = table.drop_duplicates("run").set_index("run")
     curves, radii = [], []
-    for path in example_paths:
-        run = Path(path).parent.name
-        examples = np.load(path)
+    for run in data.runs:
+        examples = data.examples(run)
         info = runs.loc[run]
         label = f"width {int(info.width)}, depth {int(info.depth)}"
         for level, probability in zip(examples["noise_levels"], examples["return_probability"]):
@@ -34,7 +30,7 @@ def draw(table_path: str, example_paths: list[str], png: str, pdf: str, row: dic
     # Per example the return probability is close to 0 or 1, so the mean (the fraction of examples
     # that hold their copies) is shown, without a band.
     sns.lineplot(data=curves, x="noise", y="probability", hue="net", hue_order=order, marker="o", errorbar=None, ax=axes[0])
-    axes[0].axhline(0.9, color="black", linestyle=":", label="return level 0.9")
+    axes[0].axhline(return_level, color="black", linestyle=":", label=f"return level {return_level:g}")
     axes[0].set_xlabel("noise std s of x_i + N(0, s^2 I)")
     axes[0].set_ylabel("fraction of noisy copies iterating back to x_i\n(mean over training examples)")
     axes[0].set_ylim(-0.02, 1.02)
@@ -44,7 +40,7 @@ def draw(table_path: str, example_paths: list[str], png: str, pdf: str, row: dic
     axes[1].annotate(f"claim threshold {row['threshold']:g}", xy=(0.99, row["threshold"]), xycoords=("axes fraction", "data"),
                      ha="right", va="bottom", fontsize=7)
     axes[1].set_xlabel("")
-    axes[1].set_ylabel("basin radius (largest s with >= 90% return)")
+    axes[1].set_ylabel(f"basin radius (largest s with >= {return_level:.0%} return)")
     axes[1].tick_params(axis="x", labelsize=8)
     first = table.iloc[0]
     figure.suptitle(
@@ -52,4 +48,4 @@ def draw(table_path: str, example_paths: list[str], png: str, pdf: str, row: dic
         f"widest and deepest net {row['value']:.3g} (threshold {row['threshold']:.3g}): {row['verdict']}",
         fontsize=10,
     )
-    save(figure, png, pdf)
+    return figure

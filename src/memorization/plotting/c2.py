@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from memorization.plotting import LOG_FLOOR, log_lines_against_n, save, show_image, use_style
+from memorization.plotting import LOG_FLOOR, log_lines_against_n, show_image
 
 STATISTICS = [
     ("nonlinear_span_residual_median", "median residual of phi^-1(f(z))\noutside span{phi^-1(x_i)}"),
@@ -22,15 +21,13 @@ def _display(vectors: np.ndarray, rescale: np.ndarray) -> np.ndarray:
     return (np.asarray(vectors) - offset) / scale
 
 
-def draw(table_path: str, example_paths: list[str], png: str, pdf: str, row: dict) -> None:
-    use_style()
-    table = pd.read_csv(table_path)
+def draw(data, params: dict):
+    table, row = data.table, data.row
     table["value"] = pd.to_numeric(table["value"], errors="coerce")
     runs = table.drop_duplicates("run")
     largest = runs[runs.n == runs.n.max()]
-    by_run = {Path(path).parent.name: path for path in example_paths}
     shown = {
-        optimizer: np.load(by_run[largest[largest.optimizer == optimizer].run.iloc[0]])
+        optimizer: data.examples(largest[largest.optimizer == optimizer].run.iloc[0])
         for optimizer in ("gd", "adam")
         if (largest.optimizer == optimizer).any()
     }
@@ -76,4 +73,4 @@ def draw(table_path: str, example_paths: list[str], png: str, pdf: str, row: dic
             axis.axhline(row["threshold"], color="black", linestyle=":", label="claim threshold")
         axis.legend(fontsize=7)
     bottom.suptitle(f"Span statistics on test images and uniform noise (values below {LOG_FLOOR:g} drawn at {LOG_FLOOR:g})", fontsize=9)
-    save(figure, png, pdf)
+    return figure

@@ -6,12 +6,11 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
 
-from memorization.plotting import LOG_FLOOR, save, use_style
+from memorization.plotting import LOG_FLOOR
 
 
-def draw(table_path: str, example_paths: list[str], png: str, pdf: str, row: dict) -> None:
-    use_style()
-    table = pd.read_csv(table_path)
+def draw(data, params: dict):
+    table, row = data.table, data.row
     per_example = table[table.example.notna()].copy()
     per_example["value"] = per_example["value"].astype(float)
     summary = table[table.example.isna()]
@@ -50,4 +49,4 @@ def draw(table_path: str, example_paths: list[str], png: str, pdf: str, row: dic
         f"(threshold {row['threshold']:.2f}): {row['verdict']}",
         fontsize=10,
     )
-    save(figure, png, pdf)
+    return figure

@@ -2,28 +2,24 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import matplotlib.pyplot as plt
-import numpy as np
 import pandas as pd
 import seaborn as sns
 
-from memorization.plotting import save, show_image, use_style
+from memorization.plotting import show_image
 
 KINDS = {"test": "test image", "noise": "uniform noise", "noisy_train": "noisy training image"}
 GALLERY_KINDS = ("test", "noise")
 ROWS_PER_KIND = 2
 
 
-def draw(table_path: str, example_paths: list[str], png: str, pdf: str, row: dict) -> None:
-    use_style()
-    table = pd.read_csv(table_path)
+def draw(data, params: dict):
+    table, row = data.table, data.row
     table["value"] = pd.to_numeric(table["value"], errors="coerce")
-    by_run = {Path(path).parent.name: path for path in example_paths}
     runs = table.drop_duplicates("run")
     featured = runs[runs.nonlinearity != "linear"].iloc[0] if (runs.nonlinearity != "linear").any() else runs.iloc[0]
-    examples = np.load(by_run[featured.run])
+    examples = data.examples(featured.run)
     steps = examples["gallery_steps"]
     train = examples["train"]
 
@@ -85,4 +81,4 @@ def draw(table_path: str, example_paths: list[str], png: str, pdf: str, row: dic
         + f". Claim: {row['value']:.2f} of test and noise starts (threshold {row['threshold']:.2f}): {row['verdict']}",
         fontsize=9,
     )
-    save(figure, png, pdf)
+    return figure

@@ -6,12 +6,10 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
 
-from memorization.plotting import save, use_style
 
 
-def draw(table_path: str, example_paths: list[str], png: str, pdf: str, row: dict) -> None:
-    use_style()
-    table = pd.read_csv(table_path)
+def draw(data, params: dict):
+    table, row = data.table, data.row
     table["value"] = pd.to_numeric(table["value"], errors="coerce")
     sizes = sorted(table.n.unique())
     figure, axes = plt.subplots(len(sizes), 2, figsize=(11, 4.4 * len(sizes)), constrained_layout=True, squeeze=False)
@@ -35,4 +33,4 @@ def draw(table_path: str, example_paths: list[str], png: str, pdf: str, row: dic
         f"(threshold {row['threshold']:.2f}): {row['verdict']}",
         fontsize=10,
     )
-    save(figure, png, pdf)
+    return figure

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
 
-from memorization.plotting import save, use_style
 
 ARCHITECTURE_LABELS = {"stride1": "stride 1 (C6)", "downsampling": "stride-2 downsampling (C7, smallest n)"}
 COLOURS = {"stride1": "tab:blue", "downsampling": "tab:orange"}
@@ -79,15 +77,14 @@ def draw_l_star(axis, frames: dict[str, pd.DataFrame], receptive: dict[str, pd.D
     axis.legend(fontsize=6, loc="upper left", bbox_to_anchor=(1.0, 1.0), borderaxespad=0.2)
 
 
-def draw(table_path: str, example_paths: list[str], png: str, pdf: str, alignment_threshold: float,
-         downsampling_table_path: str | None = None) -> None:
-    use_style()
-    table = pd.read_csv(table_path)
+def draw(data, params: dict):
+    table = data.table
+    alignment_threshold = params["alignment_threshold"]
     frames = {"stride1": l_star_frame(table, "stride1")}
     receptive = {"stride1": table[table.statistic == "receptive_field_depth"][["side", "value"]].rename(
         columns={"value": "layers"})}
-    if downsampling_table_path:
-        downsampling = pd.read_csv(downsampling_table_path)
+    if "c7" in data.tables:
+        downsampling = data.tables["c7"]
         frames["downsampling"] = l_star_frame(downsampling, "downsampling")
         smallest_n = downsampling[downsampling.n == downsampling.n.min()]
         receptive["downsampling"] = receptive_field_line(smallest_n)
@@ -95,7 +92,6 @@ def draw(table_path: str, example_paths: list[str], png: str, pdf: str, alignmen
     runs = table[table.statistic.isin(["alignment", "conv_layers", "train_final_loss"])].pivot_table(
         index=["run", "side", "seed"], columns="statistic", values="value").reset_index()
     sides = sorted(runs.side.unique())
-    by_run = {Path(path).parent.name: path for path in example_paths}
     gallery_depths = {side: sorted(runs[runs.side == side].conv_layers.unique()) for side in sides}
     columns = max(len(depths) for depths in gallery_depths.values()) + 1
 
@@ -122,11 +118,11 @@ def draw(table_path: str, example_paths: list[str], png: str, pdf: str, alignmen
         for axis in axes[row]:
             axis.axis("off")
         chosen = runs[(runs.side == side) & (runs.seed == seed)].sort_values("conv_layers")
-        first = np.load(by_run[chosen.run.iloc[0]])
+        first = data.examples(chosen.run.iloc[0])
         axes[row, 0].axis("on")
         show_square(axes[row, 0], first["train"][0], f"training image (s = {side})")
         for column, record in enumerate(chosen.itertuples(), start=1):
-            examples = np.load(by_run[record.run])
+            examples = data.examples(record.run)
             axes[row, column].axis("on")
             show_square(axes[row, column], examples["eigenvectors"][0],
                         f"L = {int(record.conv_layers)}: |cos| = {record.alignment:.2f}", signed=True)
@@ -136,4 +132,4 @@ def draw(table_path: str, example_paths: list[str], png: str, pdf: str, alignmen
         "receptive-field depth memorizes; with downsampling far fewer convolutions suffice",
         fontsize=10,
     )
-    save(figure, png, pdf)
+    return figure

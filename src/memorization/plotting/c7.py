@@ -2,26 +2,23 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
 
-from memorization.plotting import save, use_style
 from memorization.plotting.c6 import show_square
 
 
-def draw(table_path: str, example_paths: list[str], png: str, pdf: str, alignment_threshold: float) -> None:
-    use_style()
-    table = pd.read_csv(table_path)
+def draw(data, params: dict):
+    table = data.table
+    alignment_threshold = params["alignment_threshold"]
     statistics = ["alignment", "conv_layers", "next_eigenvalue_modulus", "bottleneck_side", "train_final_loss"]
     runs = table[table.statistic.isin(statistics)].pivot_table(
         index=["run", "side", "stages", "n", "seed"], columns="statistic", values="value").reset_index()
     runs["n"] = runs["n"].astype(int)
     runs["side"] = runs["side"].astype(int)
-    by_run = {Path(path).parent.name: path for path in example_paths}
     sides = sorted(runs.side.unique())
     n_largest = int(runs.n.max())
 
@@ -40,7 +37,7 @@ def draw(table_path: str, example_paths: list[str], png: str, pdf: str, alignmen
     deepest = runs[runs.bottleneck_side == 1]
     spectra = []
     for record in deepest.itertuples():
-        values = np.abs(np.load(by_run[record.run])["eigenvalues"])[:8]
+        values = np.abs(data.examples(record.run)["eigenvalues"])[:8]
         spectra += [{"side": record.side, "n": record.n, "seed": record.seed, "index": index + 1, "modulus": value}
                     for index, value in enumerate(values)]
     if spectra:
@@ -61,13 +58,13 @@ def draw(table_path: str, example_paths: list[str], png: str, pdf: str, alignmen
         if not len(chosen):
             continue
         record = chosen.iloc[0]
-        examples = np.load(by_run[record.run])
+        examples = data.examples(record.run)
         for index in range(n_largest):
             axes[row, index].axis("on")
             show_square(axes[row, index], examples["train"][index], f"training image {index + 1} (s = {side})")
             axes[row, n_largest + 1 + index].axis("on")
             value = examples["eigenvalues"][index]
-            shown = examples["top_basis"] if "top_basis" in examples.files else examples["eigenvectors"]
+            shown = examples["top_basis"] if "top_basis" in examples else examples["eigenvectors"]
             show_square(axes[row, n_largest + 1 + index], shown[index],
                         f"basis vector {index + 1} (|lambda_{index + 1}| = {abs(value):.3f})", signed=True)
         axes[row, n_largest].text(0.5, 0.5, f"{int(record.stages)} stages\nalignment\n{record.alignment:.3f}",
@@ -76,4 +73,4 @@ def draw(table_path: str, example_paths: list[str], png: str, pdf: str, alignmen
                     f"{n_largest} eigenvectors of the deepest net (first seed); red > 0 > blue", fontsize=9)
     figure.suptitle("C7: linear conv autoencoders with stride-2 downsampling and upsampling memorize: the training "
                     "images span the top eigenvectors of the operator", fontsize=10)
-    save(figure, png, pdf)
+    return figure

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
 
-from memorization.plotting import save, use_style
 
 
 def show_rgb(axis, vector, side: int, title=None):
@@ -30,10 +28,9 @@ FRACTIONS = {
 }
 
 
-def draw(table_path: str, example_paths: list[str], png: str, pdf: str, eps: float, iterations: int) -> None:
-    use_style()
-    table = pd.read_csv(table_path)
-    by_run = {Path(path).parent.name: path for path in example_paths}
+def draw(data, params: dict):
+    table = data.table
+    eps, iterations = params["eps"], params["iterations"]
     runs = table.drop_duplicates("run")[["run", "net", "stages", "n", "seed"]].sort_values(["stages", "n", "seed"])
     nets = list(dict.fromkeys(runs.net))
     n_gallery = 2 if 2 in set(runs.n) else int(runs.n.min())
@@ -51,7 +48,7 @@ def draw(table_path: str, example_paths: list[str], png: str, pdf: str, eps: flo
     gallery_rows = []
     for net in nets:
         run = runs[(runs.net == net) & (runs.n == n_gallery)].iloc[0]
-        gallery_rows.append((net, int(run.stages), np.load(by_run[run.run])))
+        gallery_rows.append((net, int(run.stages), data.examples(run.run)))
     first = gallery_rows[0][2]
     side = int(round((first["train"].shape[1] / 3) ** 0.5))
     starts_per_kind = first["test_snapshots"].shape[1]
@@ -102,4 +99,4 @@ def draw(table_path: str, example_paths: list[str], png: str, pdf: str, eps: flo
     figure.suptitle("C8: nonlinear conv autoencoders on CIFAR-10 (leaky ReLU, stride-2 encoder, upsampling decoder). "
                     "Deep nets send test images and noise to individual training images; shallow ones stay near the input",
                     fontsize=10)
-    save(figure, png, pdf)
+    return figure

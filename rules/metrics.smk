@@ -1,39 +1,13 @@
-# Generic training, measurement and summary rules shared by the claims: each dispatches to
-# memorization.experiments.<claim>, whose expand_runs() names the runs of a claim.
-
-
-rule train:
-    input:
-        data=run_dataset,
-    output:
-        model=f"{RESULTS}/runs/{{claim}}/{{run}}/model.keras",
-        history=f"{RESULTS}/runs/{{claim}}/{{run}}/history.csv",
-        training=f"{RESULTS}/runs/{{claim}}/{{run}}/training.json",
-        provenance=f"{RESULTS}/runs/{{claim}}/{{run}}/provenance.json",
-    log:
-        f"{RESULTS}/logs/{{claim}}/train/{{run}}.log",
-    benchmark:
-        f"{RESULTS}/benchmarks/{{claim}}/train/{{run}}.tsv"
-    wildcard_constraints:
-        claim="c[0-9]+",
-        run="[^/]+",
-    conda:
-        "../environment.yml"
-    threads: THREADS_PER_JOB
-    resources:
-        **job_resources("train"),
-    params:
-        settings=run_settings,
-        runtime=RUNTIME,
-    script:
-        "../scripts/train.py"
+# Measurement and summary: each run of a claim measures its model
+# (memorization.experiments.<claim>.measure), and each claim's runs become one tidy table and
+# one claims row (memorization.experiments.<claim>.summarize).
 
 
 rule measure:
     input:
         data=run_dataset,
-        model=f"{RESULTS}/runs/{{claim}}/{{run}}/model.keras",
-        training=f"{RESULTS}/runs/{{claim}}/{{run}}/training.json",
+        model=run_model_file("model.keras"),
+        training=run_model_file("training.json"),
     output:
         metrics=f"{RESULTS}/runs/{{claim}}/{{run}}/metrics.json",
         examples=f"{RESULTS}/runs/{{claim}}/{{run}}/examples.npz",
@@ -45,8 +19,6 @@ rule measure:
     wildcard_constraints:
         claim="c[0-9]+",
         run="[^/]+",
-    conda:
-        "../environment.yml"
     threads: THREADS_PER_JOB
     resources:
         **job_resources("measure"),
@@ -69,8 +41,6 @@ rule summarize:
         f"{RESULTS}/benchmarks/{{claim}}/summarize.tsv"
     wildcard_constraints:
         claim="c[0-9]+",
-    conda:
-        "../environment.yml"
     resources:
         **job_resources("other"),
     params:
