@@ -66,7 +66,7 @@ def expand_runs(section: dict, seed: int) -> dict[str, dict]:
     return {}
 
 
-def train(settings: dict, inputs: dict, outputs: dict, log) -> dict:
+def train(settings: dict, inputs: dict, outputs: dict, log, options=None) -> dict:
     import keras
 
     from memorization.models.mlp import build_mlp
@@ -96,6 +96,7 @@ def train(settings: dict, inputs: dict, outputs: dict, log) -> dict:
         loss_threshold=settings["loss_threshold"],
         run_name=model_key(settings),
         log=log,
+        options=options,
     )
     if result.stopped_at_cap:
         log(f"stopped at the step cap {settings['max_steps']} with loss {result.final_loss:.3e} "
