@@ -1,7 +1,9 @@
 """Workflow entry point: train one model (memorization.experiments.<its experiment>.train)."""
 
+import functools
+
 from memorization.scripting import experiment_step, named, run_job
-from memorization.training import checkpoint_dir_for, job_defaults, remove_checkpoints
+from memorization.training import TrainingOptions, remove_checkpoints
 
 model = snakemake.wildcards.model
 settings = snakemake.params.settings
@@ -9,19 +11,18 @@ settings = snakemake.params.settings
 # is killed, and the rerun resumes; they are deleted once the outputs exist. Read from the
 # config, not params: checkpoint and progress intervals do not change results, so changing
 # them must not trigger a rerun.
-checkpoints = checkpoint_dir_for(snakemake.output.model)
-with job_defaults(checkpoint_dir=checkpoints, **snakemake.config["training"]):
-    run_job(
-        experiment_step(settings["claim"], "train"),
-        label=f"train {model}",
-        settings=settings,
-        runtime=snakemake.params.runtime,
-        inputs=named(snakemake.input),
-        outputs=named(snakemake.output),
-        log_path=snakemake.log[0],
-        threads=snakemake.threads,
-        uses_keras=True,
-        claim=settings["claim"],
-        run=model,
-    )
-remove_checkpoints(checkpoints)
+options = TrainingOptions.for_job(snakemake.output.model, snakemake.config["training"])
+run_job(
+    functools.partial(experiment_step(settings["claim"], "train"), options=options),
+    label=f"train {model}",
+    settings=settings,
+    runtime=snakemake.params.runtime,
+    inputs=named(snakemake.input),
+    outputs=named(snakemake.output),
+    log_path=snakemake.log[0],
+    threads=snakemake.threads,
+    uses_keras=True,
+    claim=settings["claim"],
+    run=model,
+)
+remove_checkpoints(options.checkpoint_dir)

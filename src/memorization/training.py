@@ -10,15 +10,20 @@ step's loss in a buffer that comes back with the chunk, so the loss curve (``his
 and independent of how steps were split into chunks; chunk sizes adapt to the step time so that
 progress, checkpoints and the host sync happen about every ``CHUNK_SECONDS``.
 
-Long runs save a checkpoint (model and optimizer variables, step, loss curve, RNG state) at a
-configured interval, atomically; a rerun of a killed job resumes from it and follows the same
-trajectory. A checkpoint that does not load, or belongs to other settings, is discarded with a
-warning and training restarts from step 0.
+How a fit runs, as opposed to what it computes, is one explicit `TrainingOptions` object;
+`TrainingOptions.for_job` builds it for a workflow job from the config's ``training:``
+section. With a checkpoint dir, long runs save a checkpoint (model and optimizer variables,
+step, loss curve, RNG state) at the configured interval, atomically; a rerun of a killed job
+resumes from it and follows the same trajectory. A checkpoint that does not load, or belongs
+to other settings, is discarded with a warning and training restarts from step 0.
+
+`fit_full_batch` is assembled from three pieces: a backend's compiled step loop (`_Runner`),
+the host-side `LoopState` (step, loss curve, chunk sizes, speed, divergence) and the
+run's `Checkpointer`.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import math
@@ -29,7 +34,7 @@ import time
 import zipfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable
 
 import numpy as np
 
@@ -109,25 +114,46 @@ class ProgressReporter:
         self.log(f"step {step}/{self.total_steps}  loss {loss:.3e}  {speed}")
 
 
-# --- job-wide defaults ---------------------------------------------------------------------
-
-_JOB_DEFAULTS: dict = {}
+# --- how a fit runs: checkpoints, progress, chunking ---------------------------------------
 
 
-@contextlib.contextmanager
-def job_defaults(**defaults) -> Iterator[None]:
-    """Defaults for every `fit_full_batch` call of one workflow job (checkpoint dir, intervals).
+@dataclass(frozen=True)
+class TrainingOptions:
+    """How `fit_full_batch` runs, as opposed to what it computes (model, data, optimizer, cap).
 
-    Set by `memorization.scripting.run_job` for training jobs, so claims get checkpointing
-    without passing paths around; explicit keyword arguments of `fit_full_batch` win.
+    None of these change the trajectory: the weights and losses are the same for any chunking or
+    checkpoint interval, and a resumed run ends where an uninterrupted one ends. ``history_every``
+    only thins the recorded loss curve. One object, passed explicitly, so a caller sees what a job
+    configured instead of inheriting it from a hidden default.
+
+    ``checkpoint_dir`` None means no checkpoints (and no resume). ``checkpoint_every`` (steps)
+    and ``checkpoint_seconds`` (seconds of training) are each None for "never by this measure".
+    ``steps_per_chunk`` caps the steps of one compiled call (None: adaptive, about
+    ``CHUNK_SECONDS`` per call). ``history_every`` None gives about ``HISTORY_ROWS`` rows.
     """
-    previous = dict(_JOB_DEFAULTS)
-    _JOB_DEFAULTS.update({key: value for key, value in defaults.items() if value is not None})
-    try:
-        yield
-    finally:
-        _JOB_DEFAULTS.clear()
-        _JOB_DEFAULTS.update(previous)
+
+    checkpoint_dir: Path | None = None
+    checkpoint_every: int | None = None
+    checkpoint_seconds: float | None = None
+    progress_seconds: float = 10.0
+    steps_per_chunk: int | None = None
+    history_every: int | None = None
+
+    # The keys of the config's ``training:`` section (see config/schema/config.schema.yaml).
+    JOB_KEYS = ("checkpoint_every", "checkpoint_seconds", "progress_seconds")
+
+    @classmethod
+    def for_job(cls, model_path: str | os.PathLike, training: dict) -> TrainingOptions:
+        """The options of the workflow job writing ``model_path``, from the config's ``training:``.
+
+        Every fit of the job checkpoints into `checkpoint_dir_for` the model, so a killed job
+        resumes. A null entry keeps the default, as the schema documents it.
+        """
+        unknown = sorted(set(training) - set(cls.JOB_KEYS))
+        if unknown:
+            raise ConfigError(f"training: unknown key(s) {', '.join(unknown)}; expected {', '.join(cls.JOB_KEYS)}")
+        settings = {key: value for key, value in training.items() if value is not None}
+        return cls(checkpoint_dir=checkpoint_dir_for(model_path), **settings)
 
 
 def checkpoint_dir_for(model_path: str | os.PathLike) -> Path:
@@ -496,7 +522,156 @@ def load_checkpoint(path: Path, model, optimizer, fingerprint: str) -> dict:
     return meta
 
 
+class Checkpointer:
+    """One run's checkpoint file: resume from it, save it on schedule, save it once more at the end.
+
+    Without a checkpoint dir every method does nothing, so the engine has one code path. The
+    fingerprint is taken before anything is restored: it identifies the run by its initial
+    state, which a resumed run shares with the run that wrote the checkpoint.
+    """
+
+    def __init__(self, options: TrainingOptions, run_name: str, model, optimizer, log: Callable[[str], None]):
+        self.file = None
+        if options.checkpoint_dir is not None:
+            self.file = Path(options.checkpoint_dir) / f"{_safe_name(run_name)}.{CHECKPOINT_FILE}"
+        self.every, self.interval = options.checkpoint_every, options.checkpoint_seconds
+        self.run_name, self.model, self.optimizer, self.log = run_name, model, optimizer, log
+        self.fingerprint = ""
+        self.saved_step, self.saved_at = 0, 0.0  # ``saved_at``: seconds of training at the last save
+        self.wrote = False
+
+    def resume(self, inputs: np.ndarray, targets: np.ndarray, schedule_config) -> tuple[int, list[dict], float]:
+        """Restore a matching checkpoint into model and optimizer: (step, history, seconds).
+
+        No checkpoint gives (0, [], 0.0); an unusable one is deleted with a warning, and training
+        restarts from step 0.
+        """
+        if self.file is None:
+            return 0, [], 0.0
+        self.fingerprint = _fingerprint(self.model, self.optimizer, inputs, targets, schedule_config)
+        if not self.file.exists():
+            return 0, [], 0.0
+        try:
+            meta = load_checkpoint(self.file, self.model, self.optimizer, self.fingerprint)
+        except CheckpointError as error:
+            self.log(f"warning: discarding checkpoint {self.file}: {error}; training restarts from step 0")
+            self.file.unlink(missing_ok=True)
+            return 0, [], 0.0
+        step, seconds = meta["step"], meta["seconds"]
+        self.saved_step, self.saved_at, self.wrote = step, seconds, step > 0
+        # The loop recomputes the loss at the resumed step; drop the end-of-run row there.
+        history = [row for row in meta["history"] if row["step"] < step]
+        self.log(f"resumed {self.run_name} from checkpoint at step {step} ({self.file})")
+        return step, history, seconds
+
+    def save_if_due(self, runner: _Runner, loop: LoopState) -> None:
+        """Save when ``checkpoint_every`` steps or ``checkpoint_seconds`` seconds have passed."""
+        if self.file is None:
+            return
+        seconds = loop.elapsed()
+        due_by_steps = self.every and loop.step - self.saved_step >= self.every
+        due_by_time = self.interval and seconds - self.saved_at >= self.interval
+        if due_by_steps or due_by_time:
+            runner.sync_to_model()
+            self._save(loop.step, loop.history, seconds)
+            # The interval runs from the end of the save, so slow saves cannot crowd out training.
+            self.saved_at = loop.elapsed()
+
+    def save_final(self, loop: LoopState) -> None:
+        """Lets a job killed after training (while writing outputs) finish without retraining.
+
+        Only a run that checkpointed at all: a short run that never reached an interval leaves
+        no file behind. Expects the model to hold the final weights.
+        """
+        if self.file is not None and self.wrote and loop.step > self.saved_step:
+            self._save(loop.step, loop.history, loop.seconds)
+
+    def _save(self, step: int, history: list[dict], seconds: float) -> None:
+        save_checkpoint(self.file, self.model, self.optimizer, fingerprint=self.fingerprint, step=step,
+                        history=history, seconds=seconds)
+        self.saved_step, self.wrote = step, True
+
+
 # --- the engine ----------------------------------------------------------------------------
+
+
+class LoopState:
+    """The host side of a fit between compiled chunks: step, loss curve, clock, measured speed.
+
+    Chunk sizes follow the measured step time, which excludes the first chunk (it compiles);
+    the same steady-state numbers become `TrainResult.steps_per_second`.
+    """
+
+    def __init__(self, step: int, history: list[dict], seconds_before: float, *, max_steps: int,
+                 loss_threshold: float, run_name: str, options: TrainingOptions):
+        self.step, self.history, self.seconds_before = step, history, seconds_before
+        self.max_steps, self.loss_threshold, self.run_name = max_steps, loss_threshold, run_name
+        self.history_every = options.history_every or max(1, max_steps // HISTORY_ROWS)
+        self.chunk_cap = max(1, min(options.steps_per_chunk or MAX_CHUNK, MAX_CHUNK))
+        # Chunks end on checkpoint steps, so a checkpoint is written exactly every that many steps.
+        self.checkpoint_every = options.checkpoint_every
+        self.chunks, self.steady_steps, self.steady_seconds = 0, 0, 0.0
+        self.stopped_by_threshold = False
+        self.seconds = seconds_before
+        self.start = time.perf_counter()
+
+    @property
+    def finished(self) -> bool:
+        # A resumed run may already be past the threshold or at the cap: then no step is taken.
+        return self.step >= self.max_steps or self.stopped_by_threshold
+
+    def elapsed(self) -> float:
+        """Seconds of training of this run, including those before a resume."""
+        return self.seconds_before + time.perf_counter() - self.start
+
+    def run_chunk(self, runner: _Runner) -> float:
+        """Run the next chunk of steps and record it; returns the chunk's last loss."""
+        todo = self._chunk_size()
+        chunk_start = time.perf_counter()
+        done, losses = runner.run(todo, self.loss_threshold)
+        chunk_time = time.perf_counter() - chunk_start
+        if self.chunks > 0:
+            self.steady_steps += done
+            self.steady_seconds += chunk_time
+        self.chunks += 1
+        elapsed = self.elapsed()
+        for offset, loss in enumerate(losses):
+            if (self.step + offset) % self.history_every == 0:
+                self.history.append({"step": self.step + offset, "loss": float(loss), "seconds": elapsed})
+        self.step += done
+        last_loss = float(losses[-1]) if done else math.inf
+        self.raise_if_diverged(last_loss)
+        if done < todo or last_loss < self.loss_threshold:
+            # The loss dipped below the threshold, but the step after it may have risen again.
+            # A NaN loss of the final weights also ends the loop; `finish` then raises.
+            self.stopped_by_threshold = not runner.loss() >= self.loss_threshold
+        return last_loss
+
+    def _chunk_size(self) -> int:
+        if self.chunks < 2 or self.steady_steps == 0:
+            size = CALIBRATION_STEPS
+        else:
+            step_seconds = self.steady_seconds / self.steady_steps
+            size = max(1, int(CHUNK_SECONDS / max(step_seconds, 1e-9)))
+        size = min(size, self.chunk_cap, self.max_steps - self.step)
+        if self.checkpoint_every:
+            size = min(size, self.checkpoint_every - self.step % self.checkpoint_every)
+        return size
+
+    def raise_if_diverged(self, loss: float) -> None:
+        if not math.isfinite(loss):
+            raise TrainingDivergedError(
+                f"training of {self.run_name} diverged at step {self.step} (loss {loss}); "
+                "lower the learning rate or change the initializer"
+            )
+
+    def finish(self, final_loss: float) -> float:
+        """Close the loss curve with the final weights' loss (exact, not the last chunk's)."""
+        self.raise_if_diverged(final_loss)
+        self.seconds = self.elapsed()
+        if not self.history or self.history[-1]["step"] != self.step:
+            self.history.append({"step": self.step, "loss": final_loss, "seconds": self.seconds})
+        return final_loss
 
 
 def fit_full_batch(
@@ -507,161 +682,82 @@ def fit_full_batch(
     optimizer,
     max_steps: int,
     loss_threshold: float = 0.0,
-    steps_per_chunk: int | None = None,
     run_name: str = "run",
     log: Callable[[str], None] = print,
     learning_rate_schedule=None,
-    checkpoint_path: str | os.PathLike | None = None,
-    checkpoint_every: int | None = None,
-    checkpoint_seconds: float | None = None,
-    progress_seconds: float | None = None,
-    history_every: int | None = None,
+    options: TrainingOptions | None = None,
 ) -> TrainResult:
     """Minimise the mean squared error of ``model(inputs)`` against ``targets``, full batch.
 
     Stops once the loss falls below ``loss_threshold`` (checked on device every step) or after
     ``max_steps`` steps; which one happened is recorded, never assumed. ``final_loss`` is the
     loss of the final weights. A non-finite loss raises `TrainingDivergedError` naming
-    ``run_name``.
-
-    ``steps_per_chunk`` caps the steps per compiled call (default: adaptive, about
-    ``CHUNK_SECONDS`` per call). ``learning_rate_schedule`` (a Keras schedule or a spec for
-    `make_learning_rate_schedule`) replaces the optimizer's learning rate. With ``checkpoint_path``
-    (a directory; default: the job's, see `job_defaults`), a checkpoint is written every
-    ``checkpoint_every`` steps and/or ``checkpoint_seconds`` seconds, and an existing one is
-    resumed. ``history`` holds the exact loss every ``history_every`` steps (default: about
-    ``HISTORY_ROWS`` rows) and at the end.
+    ``run_name``. ``learning_rate_schedule`` (a Keras schedule or a spec for
+    `make_learning_rate_schedule`) replaces the optimizer's learning rate. ``options`` say how
+    the fit runs (checkpoints, progress, chunking, history density), never what it computes.
     """
     import keras
 
+    options = options or TrainingOptions()
     if max_steps < 0:
         raise ConfigError(f"max_steps must be >= 0, got {max_steps}")
-    if checkpoint_path is None and _JOB_DEFAULTS.get("checkpoint_dir"):
-        checkpoint_path = _JOB_DEFAULTS["checkpoint_dir"]
-    checkpoint_every = checkpoint_every if checkpoint_every is not None else _JOB_DEFAULTS.get("checkpoint_every")
-    checkpoint_seconds = (
-        checkpoint_seconds if checkpoint_seconds is not None else _JOB_DEFAULTS.get("checkpoint_seconds")
-    )
-    progress_seconds = progress_seconds if progress_seconds is not None else _JOB_DEFAULTS.get("progress_seconds", 10.0)
-    history_every = history_every or max(1, max_steps // HISTORY_ROWS)
-    chunk_cap = max(1, min(steps_per_chunk or MAX_CHUNK, MAX_CHUNK))
-
-    schedule_config = None
-    if learning_rate_schedule is not None:
-        schedule = (
-            make_learning_rate_schedule(learning_rate_schedule)
-            if isinstance(learning_rate_schedule, (dict, int, float))
-            else learning_rate_schedule
-        )
-        optimizer.learning_rate = schedule
-        schedule_config = schedule.get_config() if hasattr(schedule, "get_config") else schedule
-
-    floatx = model.outputs[0].dtype if getattr(model, "outputs", None) else keras.config.floatx()
-    inputs = np.ascontiguousarray(inputs, dtype=model.inputs[0].dtype if getattr(model, "inputs", None) else floatx)
-    targets = np.ascontiguousarray(targets, dtype=floatx)
+    schedule_config = _use_learning_rate_schedule(optimizer, learning_rate_schedule)
+    inputs, targets = _in_model_dtypes(model, inputs, targets)
     if not optimizer.built:
         optimizer.build(model.trainable_variables)
 
-    checkpoint_file = None
-    step, history, seconds_before = 0, [], 0.0
-    resumed_from = 0
-    if checkpoint_path is not None:
-        checkpoint_file = Path(checkpoint_path) / f"{_safe_name(run_name)}.{CHECKPOINT_FILE}"
-        fingerprint = _fingerprint(model, optimizer, inputs, targets, schedule_config)
-        if checkpoint_file.exists():
-            try:
-                meta = load_checkpoint(checkpoint_file, model, optimizer, fingerprint)
-            except CheckpointError as error:
-                log(f"warning: discarding checkpoint {checkpoint_file}: {error}; training restarts from step 0")
-                checkpoint_file.unlink(missing_ok=True)
-            else:
-                step, seconds_before = meta["step"], meta["seconds"]
-                # The loop recomputes the loss at the resumed step; drop the end-of-run row there.
-                history = [row for row in meta["history"] if row["step"] < step]
-                resumed_from = step
-                log(f"resumed {run_name} from checkpoint at step {step} ({checkpoint_file})")
-
+    checkpoints = Checkpointer(options, run_name, model, optimizer, log)
+    step, history, seconds_before = checkpoints.resume(inputs, targets, schedule_config)
     runner = _runner_for(model, optimizer, inputs, targets)
     runner.sync_from_model()
-    progress = ProgressReporter(max_steps, log, progress_seconds)
-    start = time.perf_counter()
-    last_checkpoint_time, last_checkpoint_step = start, step
-    wrote_checkpoint = resumed_from > 0
-    steady_steps, steady_seconds, chunk_index = 0, 0.0, 0
-    step_seconds = None
-    stopped_by_threshold = False
-    # A resumed run may already be past the threshold or at the cap: then no step is taken.
-    while step < max_steps and not stopped_by_threshold:
-        if chunk_index < 2 or step_seconds is None:
-            todo = CALIBRATION_STEPS
-        else:
-            todo = max(1, int(CHUNK_SECONDS / max(step_seconds, 1e-9)))
-        todo = min(todo, chunk_cap, max_steps - step)
-        if checkpoint_every:
-            todo = min(todo, checkpoint_every - step % checkpoint_every)
-        chunk_start = time.perf_counter()
-        done, losses = runner.run(todo, loss_threshold)
-        chunk_time = time.perf_counter() - chunk_start
-        if chunk_index > 0:
-            steady_steps += done
-            steady_seconds += chunk_time
-            step_seconds = steady_seconds / steady_steps
-        chunk_index += 1
-        elapsed = seconds_before + time.perf_counter() - start
-        for offset, loss in enumerate(losses):
-            if (step + offset) % history_every == 0:
-                history.append({"step": step + offset, "loss": float(loss), "seconds": elapsed})
-        step += done
-        last_loss = float(losses[-1]) if done else math.inf
-        if not math.isfinite(last_loss):
-            raise TrainingDivergedError(
-                f"training of {run_name} diverged at step {step} (loss {last_loss}); "
-                "lower the learning rate or change the initializer"
-            )
-        stopped_by_threshold = done < todo or last_loss < loss_threshold
-        if stopped_by_threshold and runner.loss() >= loss_threshold:
-            # The loss dipped below the threshold, but the step after it rose again: go on.
-            stopped_by_threshold = False
-        progress.update(step, last_loss)
-        if checkpoint_file is not None and step < max_steps and not stopped_by_threshold:
-            now = time.perf_counter()
-            due_by_steps = checkpoint_every and step - last_checkpoint_step >= checkpoint_every
-            due_by_time = checkpoint_seconds and now - last_checkpoint_time >= checkpoint_seconds
-            if due_by_steps or due_by_time:
-                runner.sync_to_model()
-                save_checkpoint(checkpoint_file, model, optimizer, fingerprint=fingerprint, step=step,
-                                history=history, seconds=seconds_before + now - start)
-                last_checkpoint_time, last_checkpoint_step = time.perf_counter(), step
-                wrote_checkpoint = True
+    progress = ProgressReporter(max_steps, log, options.progress_seconds)
+    loop = LoopState(step, history, seconds_before, max_steps=max_steps, loss_threshold=loss_threshold,
+                     run_name=run_name, options=options)
+    while not loop.finished:
+        last_loss = loop.run_chunk(runner)
+        progress.update(loop.step, last_loss)
+        if not loop.finished:
+            checkpoints.save_if_due(runner, loop)
 
     runner.sync_to_model()
-    final_loss = runner.loss()
-    if not math.isfinite(final_loss):
-        raise TrainingDivergedError(
-            f"training of {run_name} diverged at step {step} (loss {final_loss}); "
-            "lower the learning rate or change the initializer"
-        )
-    seconds = seconds_before + time.perf_counter() - start
-    if not history or history[-1]["step"] != step:
-        history.append({"step": step, "loss": final_loss, "seconds": seconds})
-    if checkpoint_file is not None and wrote_checkpoint and step > last_checkpoint_step:
-        # Lets a job killed after training (while writing outputs) finish without retraining.
-        save_checkpoint(checkpoint_file, model, optimizer, fingerprint=fingerprint, step=step, history=history,
-                        seconds=seconds)
-    progress.update(step, final_loss, force=True)
+    final_loss = loop.finish(runner.loss())
+    checkpoints.save_final(loop)
+    progress.update(loop.step, final_loss, force=True)
     return TrainResult(
-        steps=step,
+        steps=loop.step,
         final_loss=final_loss,
         reached_threshold=final_loss < loss_threshold,
         loss_threshold=loss_threshold,
         max_steps=max_steps,
-        seconds=seconds,
-        history=history,
-        resumed_from_step=resumed_from,
+        seconds=loop.seconds,
+        history=loop.history,
+        resumed_from_step=step,
         backend=keras.backend.backend(),
-        steady_steps=steady_steps,
-        steady_seconds=steady_seconds,
+        steady_steps=loop.steady_steps,
+        steady_seconds=loop.steady_seconds,
     )
+
+
+def _use_learning_rate_schedule(optimizer, learning_rate_schedule):
+    """Install the schedule on ``optimizer``; returns its config, which the fingerprint includes."""
+    if learning_rate_schedule is None:
+        return None
+    schedule = (
+        make_learning_rate_schedule(learning_rate_schedule)
+        if isinstance(learning_rate_schedule, (dict, int, float))
+        else learning_rate_schedule
+    )
+    optimizer.learning_rate = schedule
+    return schedule.get_config() if hasattr(schedule, "get_config") else schedule
+
+
+def _in_model_dtypes(model, inputs: np.ndarray, targets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Contiguous copies in the model's dtypes, so the digests (runner cache, fingerprint) are stable."""
+    import keras
+
+    floatx = model.outputs[0].dtype if getattr(model, "outputs", None) else keras.config.floatx()
+    inputs = np.ascontiguousarray(inputs, dtype=model.inputs[0].dtype if getattr(model, "inputs", None) else floatx)
+    return inputs, np.ascontiguousarray(targets, dtype=floatx)
 
 
 def save_training_run(model, result: TrainResult, outputs: dict, **record) -> dict:

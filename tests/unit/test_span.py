@@ -88,13 +88,13 @@ def test_gradient_descent_from_zero_keeps_single_layer_in_the_nonlinear_span(ker
     """C2's mechanism end to end on a tiny problem: phi(Wx) trained by GD from W = 0."""
     keras = keras_float64
     from memorization.models.mlp import build_single_layer
-    from memorization.training import fit_full_batch
+    from memorization.training import TrainingOptions, fit_full_batch
 
     rng = np.random.default_rng(3)
     examples = rng.uniform(0.2, 0.8, size=(2, 6))
     model = build_single_layer(6, nonlinearity="tanh", initializer="zeros", dtype="float64")
     fit_full_batch(model, examples, examples, optimizer=keras.optimizers.SGD(learning_rate=2.0),
-                   max_steps=3000, steps_per_chunk=1000, log=lambda message: None)
+                   max_steps=3000, options=TrainingOptions(steps_per_chunk=1000), log=lambda message: None)
     apply = lambda z: keras.ops.convert_to_numpy(model(z))  # noqa: E731
     assert np.max(np.abs(apply(examples) - examples)) < 1e-3
     points = rng.uniform(size=(5, 6))

@@ -96,7 +96,7 @@ def step_schedule(images: np.ndarray, optimizer_settings: dict, optimizer: str) 
     return schedule
 
 
-def train(settings: dict, inputs: dict, outputs: dict, log) -> dict:
+def train(settings: dict, inputs: dict, outputs: dict, log, options=None) -> dict:
     import keras
 
     from memorization.models.linear import linear_autoencoder
@@ -123,6 +123,7 @@ def train(settings: dict, inputs: dict, outputs: dict, log) -> dict:
         loss_threshold=settings["optimizer_settings"]["loss_threshold"],
         run_name=run_key(settings["n"], settings["init"], settings["optimizer"], settings["seed"]),
         log=log,
+        options=options,
     )
     summary = save_training_run(
         model, result, outputs, schedule=schedule, positions=positions.tolist(),

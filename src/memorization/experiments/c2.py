@@ -87,7 +87,7 @@ def gd_schedule(images: np.ndarray, optimizer_settings: dict) -> dict:
     }
 
 
-def train(settings: dict, inputs: dict, outputs: dict, log) -> dict:
+def train(settings: dict, inputs: dict, outputs: dict, log, options=None) -> dict:
     import keras
 
     from memorization.models.mlp import build_single_layer
@@ -112,6 +112,7 @@ def train(settings: dict, inputs: dict, outputs: dict, log) -> dict:
         model, images, images, optimizer=optimizer, max_steps=optimizer_settings["max_steps"],
         loss_threshold=optimizer_settings["loss_threshold"],
         run_name=run_key(settings["n"], settings["nonlinearity"], settings["optimizer"], settings["seed"]), log=log,
+        options=options,
     )
     summary = save_training_run(
         model, result, outputs, schedule=schedule, positions=positions.tolist(),

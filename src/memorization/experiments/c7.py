@@ -45,8 +45,8 @@ def expand_runs(section: dict, seed: int) -> dict[str, dict]:
     return runs
 
 
-def train(settings: dict, inputs: dict, outputs: dict, log) -> dict:
-    return conv.train_linear(settings, inputs, outputs, log, run_key(settings))
+def train(settings: dict, inputs: dict, outputs: dict, log, options=None) -> dict:
+    return conv.train_linear(settings, inputs, outputs, log, run_key(settings), options=options)
 
 
 def measure(settings: dict, inputs: dict, outputs: dict, log) -> dict:

@@ -69,7 +69,7 @@ def colour_images(images: np.ndarray, side: int) -> np.ndarray:
     return np.einsum("ip,npqc,jq->nijc", resize, images, resize)
 
 
-def train(settings: dict, inputs: dict, outputs: dict, log) -> dict:
+def train(settings: dict, inputs: dict, outputs: dict, log, options=None) -> dict:
     from memorization.models.conv import build_nonlinear_conv
 
     arrays = data.load_prepared(inputs["data"], settings["dataset"])
@@ -82,7 +82,8 @@ def train(settings: dict, inputs: dict, outputs: dict, log) -> dict:
     )
     log(f"{model.name}: {model.count_params()} parameters")
     extra = {"positions": positions.tolist(), "official_indices": arrays["index"][positions].tolist()}
-    return conv.fit_and_save(model, images.astype(settings["float_dtype"]), settings, run_key(settings), outputs, log, extra)
+    return conv.fit_and_save(model, images.astype(settings["float_dtype"]), settings, run_key(settings), outputs, log,
+                             extra, options=options)
 
 
 def image_map(model, shape: tuple[int, ...]):

@@ -104,7 +104,9 @@ def make_optimizer(spec: dict):
     return keras.optimizers.Adam(learning_rate=rate)
 
 
-def fit_and_save(model, images: np.ndarray, settings: dict, run_name: str, outputs: dict, log, extra: dict) -> dict:
+def fit_and_save(
+    model, images: np.ndarray, settings: dict, run_name: str, outputs: dict, log, extra: dict, options=None
+) -> dict:
     """Train through the one engine, then write model, history and training.json."""
     from memorization.training import fit_full_batch, save_training_run
 
@@ -118,6 +120,7 @@ def fit_and_save(model, images: np.ndarray, settings: dict, run_name: str, outpu
         loss_threshold=spec["loss_threshold"],
         run_name=run_name,
         log=log,
+        options=options,
     )
     if result.stopped_at_cap:
         log(f"stopped at the step cap {spec['max_steps']} with loss {result.final_loss:.3e}")
@@ -125,13 +128,14 @@ def fit_and_save(model, images: np.ndarray, settings: dict, run_name: str, outpu
     return {"training": summary["result"], **{key: value for key, value in extra.items() if key == "official_indices"}}
 
 
-def train_linear(settings: dict, inputs: dict, outputs: dict, log, run_name: str) -> dict:
+def train_linear(settings: dict, inputs: dict, outputs: dict, log, run_name: str, options=None) -> dict:
     arrays = data.load_prepared(inputs["data"], settings["dataset"])
     positions, images = linear_training_images(arrays, settings)
     model = build_linear_model(settings)
     log(f"{model.name}: {model.count_params()} parameters, {conv_depth(settings)} convolutions")
     extra = {"positions": positions.tolist(), "official_indices": arrays["index"][positions].tolist()}
-    return fit_and_save(model, images.astype(settings["float_dtype"]), settings, run_name, outputs, log, extra)
+    return fit_and_save(model, images.astype(settings["float_dtype"]), settings, run_name, outputs, log, extra,
+                        options=options)
 
 
 def training_record(training: dict) -> dict:

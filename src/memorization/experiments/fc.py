@@ -59,7 +59,7 @@ def training_images(arrays: dict, n: int, seed: int, dtype: str = "float32") -> 
     return positions, data.to_unit_interval_rows(arrays["x"][positions], dtype)
 
 
-def train(settings: dict, inputs: dict, outputs: dict, log) -> dict:
+def train(settings: dict, inputs: dict, outputs: dict, log, options=None) -> dict:
     import keras
 
     from memorization.models.mlp import build_mlp
@@ -89,6 +89,7 @@ def train(settings: dict, inputs: dict, outputs: dict, log) -> dict:
         loss_threshold=settings["loss_threshold"],
         run_name=model_key(settings),
         log=log,
+        options=options,
     )
     if result.stopped_at_cap:
         log(f"stopped at the step cap {settings['max_steps']} with loss {result.final_loss:.3e} "
