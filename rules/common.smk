@@ -2,6 +2,8 @@
 # models exist, and where their files live, comes from the library (memorization.registry and
 # memorization.layout); the rule files only map wildcards to those paths.
 
+import os
+
 from snakemake.exceptions import WorkflowError
 
 from memorization.config import fill_defaults
@@ -55,6 +57,13 @@ def run_model_file(name):
 
 def metrics_of_claim(wildcards):
     return LAYOUT.metrics(wildcards.claim)
+
+
+def source_file(path):
+    """A library file as an input of a job, relative to the working directory where it lies
+    inside it, so that a copied or moved checkout does not look like a changed input."""
+    relative = os.path.relpath(path)
+    return path if relative.startswith("..") else relative
 
 
 def all_targets(wildcards):

@@ -13,7 +13,7 @@ for _claim in LAYOUT.claims:
             row=LAYOUT.row(_claim.id),
             examples=LAYOUT.examples(_claim.id),
             tables=LAYOUT.figure_tables(_claim.id),
-            module=f"{workflow.basedir}/src/memorization/plotting/{_claim.id}.py",
+            module=source_file(_claim.plotting_source()),
         output:
             png=report(
                 LAYOUT.figures(_claim.id)[0],

@@ -39,3 +39,15 @@ def keras_float64():
     keras = configure(backend=os.environ["KERAS_BACKEND"], threads=1, seed=0, float_dtype="float64")
     yield keras
     keras.config.set_floatx("float32")
+
+
+@pytest.fixture(scope="session")
+def complete_section():
+    """A claim's config section as the workflow hands it to the library: validated against the
+    claim's schema, with every default filled in."""
+    from memorization.config import fill_defaults
+
+    def complete(claim: str, section: dict) -> dict:
+        return fill_defaults(dict(section), REPO / "config" / "schema" / f"{claim}.schema.yaml")
+
+    return complete

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
+from pathlib import Path
 from types import ModuleType
 
 
@@ -45,6 +46,13 @@ class Claim:
 
     def plotting(self) -> ModuleType:
         return importlib.import_module(f"memorization.plotting.{self.id}")
+
+    def plotting_source(self) -> Path:
+        """The file of the plotting module that will be imported, found without importing it
+        (the plotting package pulls in Matplotlib and seaborn)."""
+        import memorization
+
+        return Path(memorization.__file__).resolve().parent / "plotting" / f"{self.id}.py"
 
 
 CLAIMS: tuple[Claim, ...] = (

@@ -11,13 +11,13 @@ MODEL = {
 }
 
 
-def test_claims_with_the_same_model_block_share_one_model():
-    runs3 = c3.expand_runs({"model": MODEL, "nonlinearities": ["selu", "linear"], "seeds": [0],
-                            "claim_nonlinearity": "selu", "claim_threshold": 0.5}, seed=0)
-    runs5 = c5.expand_runs({"model": MODEL, "widths": [8, 16], "depths": [2], "n_train": [4], "seeds": [0],
-                            "claim_threshold": 0.75}, seed=0)
-    runs10 = c10.expand_runs({"model": MODEL, "widths": [16], "depths": [2], "seeds": [0], "noise_levels": [0.1],
-                              "claim_threshold": 0.1}, seed=0)
+def test_claims_with_the_same_model_block_share_one_model(complete_section):
+    runs3 = c3.expand_runs(complete_section("c3", {"model": MODEL, "nonlinearities": ["selu", "linear"], "seeds": [0],
+                            "claim_nonlinearity": "selu", "claim_threshold": 0.5}), seed=0)
+    runs5 = c5.expand_runs(complete_section("c5", {"model": MODEL, "widths": [8, 16], "depths": [2], "n_train": [4], "seeds": [0],
+                            "claim_threshold": 0.75}), seed=0)
+    runs10 = c10.expand_runs(complete_section("c10", {"model": MODEL, "widths": [16], "depths": [2], "seeds": [0], "noise_levels": [0.1],
+                              "claim_threshold": 0.1}), seed=0)
     selu = next(key for key, settings in runs3.items() if settings["model"]["nonlinearity"] == "selu")
     assert selu in runs5 and selu in runs10
     assert runs3[selu]["model"] == runs5[selu]["model"] == runs10[selu]["model"]
@@ -32,10 +32,10 @@ def test_model_key_is_readable_and_changes_with_the_schedule():
     assert fc.model_key({**model, "use_bias": True}).startswith("mlp-selu-w16-d2-n4-fanin-bias-s3-")
 
 
-def test_claim_nonlinearity_must_be_among_the_nets():
+def test_claim_nonlinearity_must_be_among_the_nets(complete_section):
     with pytest.raises(ConfigError):
-        c4.expand_runs({"model": MODEL, "nonlinearities": ["linear"], "seeds": [0],
-                        "claim_nonlinearity": "selu", "claim_threshold": 0.5}, seed=0)
+        c4.expand_runs(complete_section("c4", {"model": MODEL, "nonlinearities": ["linear"], "seeds": [0],
+                        "claim_nonlinearity": "selu", "claim_threshold": 0.5}), seed=0)
 
 
 def test_size_concordance_counts_bigger_nets_with_smaller_rho():

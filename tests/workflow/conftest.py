@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-WORKFLOW_FILES = ["Snakefile", "rules", "scripts", "config", "report", "environment.yml", "profiles"]
+WORKFLOW_FILES = ["Snakefile", "rules", "scripts", "config", "report", "environment.yml", "profiles", "src"]
 
 
 def copy_workflow(target: Path, source_root: Path = REPO) -> Path:
@@ -27,7 +27,8 @@ def copy_workflow(target: Path, source_root: Path = REPO) -> Path:
 def snakemake(workdir: Path, *args: str, timeout: int = 900, env: dict | None = None) -> subprocess.CompletedProcess:
     """Run Snakemake from this Python environment inside ``workdir``."""
     environment = dict(os.environ)
-    environment["PYTHONPATH"] = os.pathsep.join([str(REPO / "src"), environment.get("PYTHONPATH", "")])
+    # The copy's own library first: figures depend on its plotting modules.
+    environment["PYTHONPATH"] = os.pathsep.join([str(workdir / "src"), str(REPO / "src"), environment.get("PYTHONPATH", "")])
     environment.update(env or {})
     command = [sys.executable, "-m", "snakemake", *args]
     return subprocess.run(command, cwd=workdir, capture_output=True, text=True, timeout=timeout, env=environment)

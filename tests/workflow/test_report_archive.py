@@ -55,7 +55,10 @@ def test_archive_verifies_and_holds_every_kind_of_result(archived):
         expected |= {f"claims/{claim}.csv", f"tables/{claim}.csv", f"provenance/{claim}.json"}
     for metrics in (archived / "runs").glob("*/*/metrics.json"):
         prefix = metrics.parent.relative_to(archived).as_posix()
-        expected |= {f"{prefix}/{name}" for name in ("metrics.json", "provenance.json", "metrics.provenance.json")}
+        expected |= {f"{prefix}/{name}" for name in ("metrics.json", "metrics.provenance.json", "examples.npz")}
+    for model in (archived / "models").iterdir():
+        prefix = model.relative_to(archived).as_posix()
+        expected |= {f"{prefix}/{name}" for name in ("provenance.json", "training.json", "history.csv")}
     expected |= {path.relative_to(archived).as_posix() for path in (archived / "figures").iterdir()}
     assert expected <= names, sorted(expected - names)
     assert not any(name.endswith(".keras") for name in names), "models are archived only when the config asks"

@@ -45,11 +45,20 @@ def test_the_finished_copy_is_up_to_date(finished_copy):
     assert scheduled(finished_copy, "all") == {}
 
 
-def test_editing_a_plotting_script_schedules_only_its_plot_job(finished_copy):
-    script = finished_copy / "scripts" / "plot_c1.py"
-    script.write_text(script.read_text() + "# a change to the figure only\n")
-    assert scheduled(finished_copy, "all") == {"plot_c1": 1, "all": 1}
-    assert scheduled(finished_copy, "fig_c1") == {"plot_c1": 1, "fig_c1": 1}
+def test_editing_a_claims_plotting_module_schedules_exactly_its_plot_job(finished_copy):
+    module = finished_copy / "src" / "memorization" / "plotting" / "c4.py"
+    module.write_text(module.read_text() + "# a change to the figure only\n")
+    assert scheduled(finished_copy, "all") == {"plot_c4": 1, "all": 1}
+    assert scheduled(finished_copy, "fig_c4") == {"plot_c4": 1, "fig_c4": 1}
+    assert scheduled(finished_copy, "fig_c1") == {}
+
+
+def test_editing_the_shared_plot_script_redraws_every_figure_and_trains_nothing(finished_copy):
+    from memorization.registry import CLAIMS
+
+    script = finished_copy / "scripts" / "plot.py"
+    script.write_text(script.read_text() + "# a change to every figure\n")
+    assert scheduled(finished_copy, "all") == {**{f"plot_{claim.id}": 1 for claim in CLAIMS}, "all": 1}
 
 
 def test_forcing_a_re_render_schedules_only_the_plot_job(finished_copy):
