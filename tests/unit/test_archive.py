@@ -30,6 +30,15 @@ RECORDS = [
 ]
 
 
+PYPROJECT = b'''[project]
+name = "memorization"
+version = "0.1.0"
+
+[project.urls]
+Repository = "https://example.org/memorization-reproduction"
+'''
+
+
 @pytest.fixture
 def small_archive(tmp_path):
     """An archive of a few small files, laid out like a scale's results."""
@@ -41,6 +50,7 @@ def small_archive(tmp_path):
         "runs/c1/r/metrics.json": b'{"metrics": {"a": 1.0}}\n',
         "config.yaml": b"scale: test\n",
         "workflow/Snakefile": b"rule all:\n    input: []\n",
+        "workflow/pyproject.toml": PYPROJECT,
         "name with spaces.txt": b"spaces are allowed\n",
     }
     members = []
@@ -108,8 +118,44 @@ def test_archive_holds_every_file_with_checksums_and_crate(small_archive):
     assert action["startTime"] == "2026-11-28T09:59:00+00:00" and action["endTime"] == "2026-11-28T10:05:00+00:00"
     assert {"@id": "figures/c1.png"} in action["result"] and {"@id": "config.yaml"} in action["object"]
     assert {"@id": "#dataset-mnist"} in action["object"]
-    assert graph["#software-keras"]["softwareVersion"] == "3.15.1"
-    assert {"@id": "https://w3id.org/ro/wfrun/workflow/0.5"} in root["conformsTo"]
+    assert action["actionStatus"] == "http://schema.org/CompletedActionStatus"
+    assert action["agent"] == {"@id": "#memorization-reproduction-authors"}
+    keras = graph["https://pypi.org/project/keras/3.15.1/"]
+    assert keras["@type"] == "SoftwareApplication" and keras["softwareVersion"] == "3.15.1"
+    assert keras["url"] == "https://keras.io/"
+    assert graph["https://www.python.org/downloads/release/python-3117/"]["name"] == "Python"
+    assert all(software["@id"].startswith("https://") for software in graph["workflow/Snakefile"]["softwareRequirements"])
+    assert root["conformsTo"] == [
+        {"@id": "https://w3id.org/ro/wfrun/process/0.5"},
+        {"@id": "https://w3id.org/ro/wfrun/workflow/0.5"},
+        {"@id": "https://w3id.org/workflowhub/workflow-ro-crate/1.0"},
+    ]
+    assert all(graph[profile["@id"]]["@type"] == "CreativeWork" for profile in root["conformsTo"])
+    assert root["mentions"] == {"@id": "#workflow-run"}
+    assert root["license"] == {"@id": "https://spdx.org/licenses/MIT"}
+    assert graph["https://spdx.org/licenses/MIT"]["@type"] == "CreativeWork"
+    assert root["author"] == root["publisher"] == {"@id": "#memorization-reproduction-authors"}
+    authors = graph["#memorization-reproduction-authors"]
+    assert authors["@type"] == "Organization" and authors["url"] == "https://example.org/memorization-reproduction"
+    workflow = graph["workflow/Snakefile"]
+    assert workflow["version"] == "0.1.0" and workflow["url"] == "https://example.org/memorization-reproduction"
+    assert workflow["conformsTo"] == {"@id": "https://bioschemas.org/profiles/ComputationalWorkflow/1.0-RELEASE"}
+    readme = graph["README.md"]
+    assert readme["about"] == {"@id": "./"} and readme["encodingFormat"] == "text/markdown"
+    assert "verify-archive" in members[f"{TOP}/README.md"].decode()
+    assert {"sha256": "http://schema.org/sha256"} in crate["@context"]
+
+
+def test_crate_states_no_url_it_does_not_know(tmp_path):
+    """Without [project.urls] in the archived pyproject.toml, neither the workflow nor its
+    authors get a made-up url."""
+    (tmp_path / "Snakefile").write_text("rule all:\n    input: []\n")
+    output = tmp_path / "a.tar.gz"
+    build_archive(output, [Member(tmp_path / "Snakefile", "workflow/Snakefile", "workflow")], top=TOP,
+                  name="n", description="d", main_workflow="workflow/Snakefile", records=RECORDS)
+    graph = {entity["@id"]: entity for entity in json.loads(read_all(output)[f"{TOP}/{CRATE}"])["@graph"]}
+    assert "url" not in graph["workflow/Snakefile"] and "url" not in graph["#memorization-reproduction-authors"]
+    assert graph["workflow/Snakefile"]["version"] == archive.__version__
 
 
 def test_sha256sum_accepts_the_checksum_file(small_archive, tmp_path):
@@ -242,3 +288,4 @@ def test_bad_member_names_and_missing_sources_are_refused(tmp_path):
                           main_workflow="a.txt", records=[])
     assert not (tmp_path / "x.tar.gz").exists()
     assert not any(name.name.startswith(".x.tar.gz") for name in tmp_path.iterdir())
+
