@@ -21,6 +21,8 @@ import mimetypes
 import os
 import re
 import tarfile
+import zlib
+from collections import Counter
 from dataclasses import dataclass, field
 from importlib import metadata as importlib_metadata
 from pathlib import Path, PurePosixPath
@@ -35,6 +37,13 @@ CRATE = "ro-crate-metadata.json"
 PACKAGES = "packages.txt"
 README = "README.md"
 CRATE_VERSION = "1.1"
+# Reading an archive: files are hashed in chunks of CHUNK bytes; a file that would expand to
+# more than MAX_MEMBER_BYTES (or all of them to more than MAX_TOTAL_BYTES) is refused, since a
+# small .tar.gz can hold a huge run of zeros. Trained models (the largest files) are far smaller.
+CHUNK = 1 << 20
+MAX_MEMBER_BYTES = 4 << 30
+MAX_TOTAL_BYTES = 64 << 30
+MAX_METADATA_BYTES = 256 << 20
 SELF_CHECK = re.compile(r"^# sha256 of the lines above: ([0-9a-f]{64})$")
 SUM_LINE = re.compile(r"^([0-9a-f]{64}) [ *](.+)$")
 PROFILES = {
@@ -420,39 +429,93 @@ def _tar_info(name: str, size: int) -> tarfile.TarInfo:
     return info
 
 
-def read_members(path: str | os.PathLike) -> tuple[dict[str, str], dict[str, bytes], list[str]]:
+def read_members(
+    path: str | os.PathLike,
+    *,
+    max_member_bytes: int = MAX_MEMBER_BYTES,
+    max_total_bytes: int = MAX_TOTAL_BYTES,
+) -> tuple[dict[str, str], dict[str, bytes], list[str]]:
     """Stream the archive: sha256 of every regular file, the bytes of the two metadata files,
-    and problems with the archive's structure. Nothing is extracted."""
-    hashes, kept, problems = {}, {}, []
-    top = None
+    and problems with the archive's structure. Nothing is extracted, and no file is held in
+    memory whole (files are hashed in chunks of `CHUNK` bytes; only SHA256SUMS and the crate
+    metadata, at most `MAX_METADATA_BYTES` each, are kept).
+
+    Names are normalised (``./a`` is ``a``), so an archive packed from inside its top folder
+    (``tar czf ../x.tar.gz .``) reads like one packed with its top folder; an archive whose files
+    sit at its root (``SHA256SUMS`` at the root) is read as having no top folder. A file that
+    would expand to more than ``max_member_bytes``, or files adding up to more than
+    ``max_total_bytes``, stop the reading with an `ArchiveError`.
+    """
+    import hashlib
+
+    entries: dict[tuple[str, ...], str] = {}
+    kept_by_parts: dict[tuple[str, ...], bytes] = {}
+    problems = []
+    total = 0
     try:
         with tarfile.open(path, mode="r:gz") as tar:
             for info in tar:
-                parts = PurePosixPath(info.name).parts
-                if PurePosixPath(info.name).is_absolute() or ".." in parts:
+                pure = PurePosixPath(info.name)
+                parts = pure.parts
+                if pure.is_absolute() or ".." in parts:
                     problems.append(f"extra: {info.name} (unsafe member name)")
                     continue
-                if top is None:
-                    top = parts[0]
-                if parts[0] != top or len(parts) < 2:
-                    if not (info.isdir() and parts == (top,)):
-                        problems.append(f"extra: {info.name} (outside the top folder {top}/)")
+                if info.isdir() or not parts:
                     continue
-                name = PurePosixPath(*parts[1:]).as_posix()
-                if info.isdir():
-                    continue
+                name = pure.as_posix()
                 if not info.isfile():
                     problems.append(f"extra: {name} (not a regular file)")
                     continue
-                if name in hashes:
+                if parts in entries:
                     problems.append(f"altered: {name} (appears more than once in the archive)")
                     continue
-                payload = tar.extractfile(info).read()
-                hashes[name] = sha256_bytes(payload)
-                if name in (SUMS, CRATE):
-                    kept[name] = payload
-    except (tarfile.TarError, OSError, EOFError, gzip.BadGzipFile, ValueError) as error:
+                if info.size > max_member_bytes:
+                    raise ArchiveError(
+                        f"{path}: {name} would expand to {info.size} bytes, more than the limit of "
+                        f"{max_member_bytes} bytes for one file; not verified"
+                    )
+                total += info.size
+                if total > max_total_bytes:
+                    raise ArchiveError(
+                        f"{path}: its files would expand to more than the limit of {max_total_bytes} bytes; not verified"
+                    )
+                keep = parts[-1] in (SUMS, CRATE) and len(parts) <= 2
+                if keep and info.size > MAX_METADATA_BYTES:
+                    raise ArchiveError(
+                        f"{path}: {name} is {info.size} bytes, more than the limit of {MAX_METADATA_BYTES} bytes "
+                        "for a metadata file; not verified"
+                    )
+                digest, payload = hashlib.sha256(), bytearray()
+                stream = tar.extractfile(info)
+                while chunk := stream.read(CHUNK):
+                    digest.update(chunk)
+                    if keep:
+                        payload += chunk
+                entries[parts] = digest.hexdigest()
+                if keep:
+                    kept_by_parts[parts] = bytes(payload)
+    except (tarfile.TarError, OSError, EOFError, gzip.BadGzipFile, ValueError, zlib.error) as error:
         raise ArchiveError(f"{path} is not a readable .tar.gz archive ({type(error).__name__}: {error})") from None
+
+    # Layout: files under one top folder (as `build_archive` writes them), or at the root.
+    rootless = (SUMS,) in entries or (CRATE,) in entries
+    top = None
+    if not rootless and entries:
+        # The folder that holds SHA256SUMS; failing that, the one that holds the most files.
+        holders = [parts[0] for parts in entries if parts[1:] == (SUMS,)]
+        top = holders[0] if holders else Counter(parts[0] for parts in entries).most_common(1)[0][0]
+    hashes, kept = {}, {}
+    for parts, digest in entries.items():
+        if top is None:
+            name = PurePosixPath(*parts).as_posix()
+        elif parts[0] != top or len(parts) < 2:
+            problems.append(f"extra: {PurePosixPath(*parts).as_posix()} (outside the top folder {top}/)")
+            continue
+        else:
+            name = PurePosixPath(*parts[1:]).as_posix()
+        hashes[name] = digest
+        if parts in kept_by_parts and name in (SUMS, CRATE):
+            kept[name] = kept_by_parts[parts]
     return hashes, kept, problems
 
 
@@ -512,13 +575,14 @@ def parse_crate(payload: bytes | None) -> tuple[dict[str, str | None], list[str]
     return files, problems
 
 
-def verify_archive(path: str | os.PathLike) -> Verification:
+def verify_archive(path: str | os.PathLike, *, max_member_bytes: int = MAX_MEMBER_BYTES) -> Verification:
     """Check every file of an archive written by `build_archive` against SHA256SUMS and the
-    RO-Crate metadata; the result names each missing, extra or altered file, one line each."""
+    RO-Crate metadata; the result names each missing, extra or altered file, one line each.
+    Files larger than ``max_member_bytes`` are refused (`ArchiveError`) before being read."""
     path = Path(path)
     if not path.is_file():
         raise ArchiveError(f"{path} does not exist")
-    actual, kept, structure = read_members(path)
+    actual, kept, structure = read_members(path, max_member_bytes=max_member_bytes)
     found: dict[str, str] = {}
 
     def report(name: str, message: str) -> None:

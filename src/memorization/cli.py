@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from memorization.archive import MAX_MEMBER_BYTES
 from memorization.errors import MemorizationError
 
 DEFAULT_SCHEMA = Path("config/schema/config.schema.yaml")
@@ -23,7 +24,7 @@ def check_config(arguments) -> int:
 def verify_archive(arguments) -> int:
     from memorization.archive import verify_archive as verify
 
-    result = verify(arguments.archive)
+    result = verify(arguments.archive, max_member_bytes=arguments.max_file_bytes)
     for problem in result.problems:
         print(problem, file=sys.stderr)
     if not result.ok:
@@ -89,6 +90,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="check every file of a results archive against its SHA256SUMS and RO-Crate metadata (extracts nothing)",
     )
     verify.add_argument("archive", type=Path)
+    verify.add_argument(
+        "--max-file-bytes", type=int, default=MAX_MEMBER_BYTES,
+        help=f"refuse an archive holding a file that would expand to more than this (default {MAX_MEMBER_BYTES})",
+    )
     verify.set_defaults(handler=verify_archive)
     return parser
 

@@ -289,3 +289,136 @@ def test_bad_member_names_and_missing_sources_are_refused(tmp_path):
     assert not (tmp_path / "x.tar.gz").exists()
     assert not any(name.name.startswith(".x.tar.gz") for name in tmp_path.iterdir())
 
+
+def unpack(output: Path, target: Path) -> Path:
+    with tarfile.open(output, "r:gz") as tar:
+        tar.extractall(target, filter="data")
+    return target / TOP
+
+
+def test_archive_repacked_from_inside_its_folder_verifies(small_archive, tmp_path):
+    """`cd memorization-test && tar czf ../x.tar.gz .` gives members named ./NAME and a '.'
+    entry, and no top folder: verification reads it like the original."""
+    output, hashes = small_archive
+    folder = unpack(output, tmp_path / "unpacked")
+    repacked = tmp_path / "unpacked" / "repacked.tar.gz"
+    subprocess.run(["tar", "czf", "../repacked.tar.gz", "."], cwd=folder, check=True)
+    with tarfile.open(repacked, "r:gz") as tar:
+        names = tar.getnames()
+    assert "." in names or "./" in names
+    assert all(name.startswith(".") for name in names)
+    result = verify_archive(repacked)
+    assert result.ok, result.problems
+    assert result.files == len(hashes) + 1
+
+    # ... and an altered file in such an archive is still named.
+    (folder / "claims.csv").write_bytes(b"claim,value\nc1,2e-11\n")
+    subprocess.run(["tar", "czf", "../altered.tar.gz", "."], cwd=folder, check=True)
+    problems = verify_archive(tmp_path / "unpacked" / "altered.tar.gz").problems
+    assert len(problems) == 1 and problems[0].startswith("altered: claims.csv ("), problems
+
+
+def test_archive_repacked_with_dot_slash_top_folder_verifies(small_archive, tmp_path):
+    """`tar czf x.tar.gz ./memorization-test` (names ./memorization-test/NAME)."""
+    output, _ = small_archive
+    unpack(output, tmp_path / "unpacked")
+    repacked = tmp_path / "repacked.tar.gz"
+    subprocess.run(["tar", "czf", str(repacked), f"./{TOP}"], cwd=tmp_path / "unpacked", check=True)
+    assert verify_archive(repacked).ok
+
+
+def test_file_outside_the_top_folder_is_extra_wherever_it_comes(small_archive, tmp_path):
+    output, _ = small_archive
+
+    def change(members):
+        return {"aaa-first.txt": b"stray"} | members
+
+    changed = tmp_path / "changed.tar.gz"
+    rewrite(output, changed, change)
+    problems = verify_archive(changed).problems
+    assert problems == [f"extra: aaa-first.txt (outside the top folder {TOP}/)"], problems
+
+
+class Zeros(io.RawIOBase):
+    """``size`` zero bytes, read in pieces (so building a big member needs no big buffer)."""
+
+    def __init__(self, size: int):
+        self.left = size
+
+    def readable(self):
+        return True
+
+    def readinto(self, buffer):
+        count = min(len(buffer), self.left)
+        buffer[:count] = bytes(count)
+        self.left -= count
+        return count
+
+
+def archive_with_zeros(tmp_path: Path, size: int) -> Path:
+    """A valid archive (SHA256SUMS and crate included) whose runs/big.bin is ``size`` zero bytes;
+    a few hundred KB on disk."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    stream = Zeros(size)
+    while chunk := stream.read(1 << 20):
+        digest.update(chunk)
+    small = tmp_path / "small.tar.gz"
+    snakefile = tmp_path / "Snakefile"
+    snakefile.write_text("rule all:\n    input: []\n")
+    build_archive(small, [Member(snakefile, "workflow/Snakefile", "workflow")], top=TOP, name="n",
+                  description="d", main_workflow="workflow/Snakefile", records=RECORDS)
+    members = read_all(small)
+    crate = json.loads(members[f"{TOP}/{CRATE}"])
+    crate["@graph"].append({"@id": "runs/big.bin", "@type": "File", "sha256": digest.hexdigest()})
+    root = next(entity for entity in crate["@graph"] if entity["@id"] == "./")
+    root["hasPart"] = [*root["hasPart"], {"@id": "runs/big.bin"}]
+    members[f"{TOP}/{CRATE}"] = json.dumps(crate).encode()
+    sums = {
+        name.removeprefix(f"{TOP}/"): archive.sha256_bytes(payload)
+        for name, payload in members.items()
+        if not name.endswith(SUMS)
+    }
+    sums["runs/big.bin"] = digest.hexdigest()
+    members[f"{TOP}/{SUMS}"] = archive.sums_text(sums).encode()
+    big = tmp_path / "big.tar.gz"
+    with tarfile.open(big, "w:gz", compresslevel=1) as tar:
+        for name, payload in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(payload)
+            tar.addfile(info, io.BytesIO(payload))
+        info = tarfile.TarInfo(f"{TOP}/runs/big.bin")
+        info.size = size
+        tar.addfile(info, io.BufferedReader(Zeros(size)))
+    return big
+
+
+def test_big_member_is_hashed_in_chunks(tmp_path):
+    import tracemalloc
+
+    size = 48 << 20
+    big = archive_with_zeros(tmp_path, size)
+    assert big.stat().st_size < size // 100
+    tracemalloc.start()
+    try:
+        result = verify_archive(big)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert result.ok, result.problems
+    # Reading the member whole would take 48 MiB; chunks take ~1 MiB.
+    assert peak < 8 << 20, f"peak {peak / 2**20:.1f} MiB"
+
+
+def test_member_over_the_size_limit_is_refused_in_one_line(tmp_path, capsys):
+    big = archive_with_zeros(tmp_path, 8 << 20)
+    with pytest.raises(archive.ArchiveError) as refused:
+        verify_archive(big, max_member_bytes=1 << 20)
+    message = str(refused.value)
+    assert "\n" not in message
+    assert "runs/big.bin would expand to 8388608 bytes" in message and "limit of 1048576 bytes" in message
+    assert cli.main(["verify-archive", "--max-file-bytes", str(1 << 20), str(big)]) == 1
+    error = capsys.readouterr().err.strip()
+    assert error.count("\n") == 0 and error.startswith("error: ") and "limit" in error
+    assert verify_archive(big).ok
