@@ -34,6 +34,18 @@ def verify_archive(arguments) -> int:
     return 0
 
 
+def compare(arguments) -> int:
+    from memorization.compare import CompareError, run
+
+    try:
+        report, status = run(arguments.a, arguments.b, markdown=arguments.markdown)
+    except CompareError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    sys.stdout.write(report)
+    return status
+
+
 def bench(arguments) -> int:
     import os
 
@@ -95,6 +107,19 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"refuse an archive holding a file that would expand to more than this (default {MAX_MEMBER_BYTES})",
     )
     verify.set_defaults(handler=verify_archive)
+    comparison = commands.add_parser(
+        "compare",
+        help="compare two results (archives or results/<scale>/ folders): claims, config and package versions",
+        description="Compare two results, each an archive (archive.tar.gz, read without extracting) or a "
+        "results/<scale>/ folder: each claim's value, interval (ci_low, ci_high, where claims.csv has them) and "
+        "verdict side by side with the difference B - A, then the config keys (dotted paths) and package versions "
+        "that differ. Exit status: 0 when no verdict flipped, 3 when at least one verdict flipped, 2 when an input "
+        "is missing or unreadable.",
+    )
+    comparison.add_argument("a", type=Path, help="first archive or results folder (A)")
+    comparison.add_argument("b", type=Path, help="second archive or results folder (B)")
+    comparison.add_argument("--markdown", action="store_true", help="print Markdown tables instead of plain text")
+    comparison.set_defaults(handler=compare)
     return parser
 
 
