@@ -46,6 +46,18 @@ def compare(arguments) -> int:
     return status
 
 
+def status(arguments) -> int:
+    from memorization.status import StatusError, render, scan
+
+    try:
+        jobs = scan(arguments.results)
+    except StatusError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    sys.stdout.write(render(jobs, arguments.results))
+    return 0
+
+
 def bench(arguments) -> int:
     import os
 
@@ -120,6 +132,15 @@ def build_parser() -> argparse.ArgumentParser:
     comparison.add_argument("b", type=Path, help="second archive or results folder (B)")
     comparison.add_argument("--markdown", action="store_true", help="print Markdown tables instead of plain text")
     comparison.set_defaults(handler=compare)
+    progress = commands.add_parser(
+        "status",
+        help="running, finished and failed training jobs of a results folder, from their logs",
+        description="Summarise the training jobs of results/<scale>/ from their logs (logs/**/train*/*.log): "
+        "state (running, done, failed), last step / total, loss and ETA of each, then totals.",
+    )
+    progress.add_argument("results", type=Path, nargs="?", default=Path("results/quick"),
+                          help="results folder (default: results/quick)")
+    progress.set_defaults(handler=status)
     return parser
 
 
