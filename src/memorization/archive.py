@@ -231,7 +231,9 @@ def crate_metadata(
     crate.description = description
     crate.root_dataset["datePublished"] = run["finished"] or "1970-01-01T00:00:00+00:00"
     license_entity = crate.add(
-        ContextEntity(crate, license_id, properties={"@type": "CreativeWork", **LICENSES.get(license_id, {"name": license_id})})
+        ContextEntity(
+            crate, license_id, properties={"@type": "CreativeWork", **LICENSES.get(license_id, {"name": license_id})}
+        )
     )
     crate.root_dataset["license"] = license_entity
     author_properties = {key: value for key, value in AUTHORS.items() if key != "@id"}
@@ -262,7 +264,15 @@ def crate_metadata(
         properties=file_properties(main) | {"name": "Snakemake workflow reproducing arXiv:1810.10333"},
     )
     workflow["conformsTo"] = crate.add(
-        ContextEntity(crate, BIOSCHEMAS_WORKFLOW, properties={"@type": "CreativeWork", "name": "Bioschemas ComputationalWorkflow profile 1.0", "version": "1.0-RELEASE"})
+        ContextEntity(
+            crate,
+            BIOSCHEMAS_WORKFLOW,
+            properties={
+                "@type": "CreativeWork",
+                "name": "Bioschemas ComputationalWorkflow profile 1.0",
+                "version": "1.0-RELEASE",
+            },
+        )
     )
     workflow["version"] = workflow_version or project["version"] or __version__
     if project["url"]:
@@ -275,7 +285,9 @@ def crate_metadata(
             properties = file_properties(member)
             if member.name == readme:
                 properties |= {"about": crate.root_dataset, "encodingFormat": "text/markdown"}
-            entities[member.name] = crate.add_file(source=str(member.source), dest_path=member.name, properties=properties)
+            entities[member.name] = crate.add_file(
+                source=str(member.source), dest_path=member.name, properties=properties
+            )
 
     software = []
     for package, version in sorted(run["software"].items()):
@@ -331,7 +343,11 @@ def crate_metadata(
         action["result"] = _single(results)
     crate.root_dataset["mentions"] = action
     profiles = [
-        crate.add(ContextEntity(crate, uri, properties={"@type": "CreativeWork", "name": label, "version": uri.rsplit("/", 1)[-1]}))
+        crate.add(
+            ContextEntity(
+                crate, uri, properties={"@type": "CreativeWork", "name": label, "version": uri.rsplit("/", 1)[-1]}
+            )
+        )
         for uri, label in PROFILES.items()
     ]
     crate.root_dataset["conformsTo"] = profiles
@@ -477,7 +493,8 @@ def read_members(
                 total += info.size
                 if total > max_total_bytes:
                     raise ArchiveError(
-                        f"{path}: its files would expand to more than the limit of {max_total_bytes} bytes; not verified"
+                        f"{path}: its files would expand to more than the limit of {max_total_bytes} bytes; "
+                        "not verified"
                     )
                 keep = parts[-1] in (SUMS, CRATE) and len(parts) <= 2
                 if keep and info.size > MAX_METADATA_BYTES:

@@ -85,7 +85,9 @@ def _parse_claims(label: str, payload: bytes) -> tuple[dict[str, dict[str, str]]
         raise CompareError(f"{label}: {CLAIMS} is not readable CSV ({error})") from None
     missing = [column for column in REQUIRED_COLUMNS if column not in columns]
     if missing:
-        raise CompareError(f"{label}: {CLAIMS} has no column {', '.join(missing)} (columns: {', '.join(columns) or 'none'})")
+        raise CompareError(
+            f"{label}: {CLAIMS} has no column {', '.join(missing)} (columns: {', '.join(columns) or 'none'})"
+        )
     claims = {}
     for row in rows:
         if row.get("claim"):
@@ -135,7 +137,9 @@ def _archive_files(path: Path) -> dict[str, bytes]:
                 if not info.isfile() or not parts or parts[-1] not in wanted or len(parts) > 2:
                     continue
                 if info.size > MAX_READ_BYTES:
-                    raise CompareError(f"{path}: {info.name} is {info.size} bytes, more than {MAX_READ_BYTES}; not read")
+                    raise CompareError(
+                        f"{path}: {info.name} is {info.size} bytes, more than {MAX_READ_BYTES}; not read"
+                    )
                 found[parts] = tar.extractfile(info).read()
     except (tarfile.TarError, OSError, EOFError, ValueError, zlib.error) as error:
         raise CompareError(f"{path}: not a readable .tar.gz archive ({type(error).__name__}: {error})") from None
@@ -285,7 +289,9 @@ def compare(a: Side, b: Side) -> Comparison:
     # two kinds, only the packages named on both sides are compared.
     mixed = a.packages_source != b.packages_source and PACKAGES in (a.packages_source, b.packages_source)
     if mixed and a.packages is not None and b.packages is not None:
-        notes.append(f"packages: {PACKAGES} against provenance records: only packages named on both sides are compared")
+        notes.append(
+            f"packages: {PACKAGES} against provenance records: only packages named on both sides are compared"
+        )
     package_diff = _diff(a.packages, b.packages, common_only=mixed)
     return Comparison(a, b, rows, _diff(a.config, b.config), package_diff, flipped, notes)
 
@@ -295,12 +301,13 @@ def compare(a: Side, b: Side) -> Comparison:
 
 def _table(header: list[str], rows: list[list[str]], markdown: bool) -> list[str]:
     if markdown:
-        escape = lambda cell: str(cell).replace("|", "\\|")  # noqa: E731
         lines = ["| " + " | ".join(header) + " |", "| " + " | ".join("---" for _ in header) + " |"]
-        return lines + ["| " + " | ".join(escape(cell) for cell in row) + " |" for row in rows]
+        return lines + ["| " + " | ".join(str(cell).replace("|", "\\|") for cell in row) + " |" for row in rows]
     widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows)]
-    render = lambda cells: "  ".join(str(cell).ljust(width) for cell, width in zip(cells, widths)).rstrip()  # noqa: E731
-    return [render(header), render(["-" * width for width in widths])] + [render(row) for row in rows]
+    def line(cells) -> str:
+        return "  ".join(str(cell).ljust(width) for cell, width in zip(cells, widths)).rstrip()
+
+    return [line(header), line(["-" * width for width in widths])] + [line(row) for row in rows]
 
 
 def render(result: Comparison, markdown: bool = False) -> str:
