@@ -21,43 +21,84 @@ import mimetypes
 import os
 import re
 import tarfile
+import zlib
+from collections import Counter
 from dataclasses import dataclass, field
 from importlib import metadata as importlib_metadata
 from pathlib import Path, PurePosixPath
 from urllib.parse import unquote
 
+from memorization import __version__
 from memorization.errors import MemorizationError
 from memorization.files import atomic_output, sha256_bytes, sha256_file
 
 SUMS = "SHA256SUMS"
 CRATE = "ro-crate-metadata.json"
 PACKAGES = "packages.txt"
+README = "README.md"
 CRATE_VERSION = "1.1"
+# Reading an archive: files are hashed in chunks of CHUNK bytes; a file that would expand to
+# more than MAX_MEMBER_BYTES (or all of them to more than MAX_TOTAL_BYTES) is refused, since a
+# small .tar.gz can hold a huge run of zeros. Trained models (the largest files) are far smaller.
+CHUNK = 1 << 20
+MAX_MEMBER_BYTES = 4 << 30
+MAX_TOTAL_BYTES = 64 << 30
+MAX_METADATA_BYTES = 256 << 20
 SELF_CHECK = re.compile(r"^# sha256 of the lines above: ([0-9a-f]{64})$")
 SUM_LINE = re.compile(r"^([0-9a-f]{64}) [ *](.+)$")
 PROFILES = {
     "https://w3id.org/ro/wfrun/process/0.5": "Process Run Crate",
     "https://w3id.org/ro/wfrun/workflow/0.5": "Workflow Run Crate",
+    "https://w3id.org/workflowhub/workflow-ro-crate/1.0": "Workflow RO-Crate",
 }
 DATASET_URLS = {
     "mnist": "http://yann.lecun.com/exdb/mnist/",
     "fashion_mnist": "https://github.com/zalandoresearch/fashion-mnist",
     "cifar10": "https://www.cs.toronto.edu/~kriz/cifar.html",
 }
-SOFTWARE_NAMES = {
-    "python": "Python",
-    "keras": "Keras",
-    "tensorflow": "TensorFlow",
-    "tensorflow-cpu": "TensorFlow (CPU build)",
-    "jax": "JAX",
-    "jaxlib": "jaxlib",
-    "torch": "PyTorch",
-    "numpy": "NumPy",
-    "pandas": "pandas",
-    "snakemake": "Snakemake",
-    "matplotlib": "Matplotlib",
-    "seaborn": "seaborn",
+# Software recorded in the provenance records: display name, home page, and how to name one
+# version of it by an absolute URI (the Process Run Crate profile asks for absolute ids and a url).
+SOFTWARE = {
+    "python": ("Python", "https://www.python.org/", "https://www.python.org/downloads/release/python-{compact}/"),
+    "keras": ("Keras", "https://keras.io/", None),
+    "tensorflow": ("TensorFlow", "https://www.tensorflow.org/", None),
+    "tensorflow-cpu": ("TensorFlow (CPU build)", "https://www.tensorflow.org/", None),
+    "jax": ("JAX", "https://docs.jax.dev/", None),
+    "jaxlib": ("jaxlib", "https://docs.jax.dev/", None),
+    "torch": ("PyTorch", "https://pytorch.org/", None),
+    "numpy": ("NumPy", "https://numpy.org/", None),
+    "pandas": ("pandas", "https://pandas.pydata.org/", None),
+    "snakemake": ("Snakemake", "https://snakemake.github.io/", None),
+    "matplotlib": ("Matplotlib", "https://matplotlib.org/", None),
+    "seaborn": ("seaborn", "https://seaborn.pydata.org/", None),
 }
+SOFTWARE_NAMES = {package: entry[0] for package, entry in SOFTWARE.items()}
+BIOSCHEMAS_WORKFLOW = "https://bioschemas.org/profiles/ComputationalWorkflow/1.0-RELEASE"
+COMPLETED = "http://schema.org/CompletedActionStatus"
+AUTHORS = {
+    "@id": "#memorization-reproduction-authors",
+    "@type": "Organization",
+    "name": "The memorization-reproduction authors",
+}
+LICENSES = {
+    "https://spdx.org/licenses/MIT": {"name": "MIT License", "identifier": "MIT"},
+}
+# `sha256` is not a term of the RO-Crate 1.1 context (it is from 1.2 on): declare it, so the
+# metadata stays valid compacted JSON-LD.
+EXTRA_TERMS = {"sha256": "http://schema.org/sha256"}
+
+
+def software_id(package: str, version: str) -> str:
+    """An absolute URI for one version of a package: its PyPI release page (Python: its release page)."""
+    pattern = SOFTWARE.get(package, (None, None, None))[2]
+    if pattern:
+        return pattern.format(version=version, compact=version.replace(".", ""))
+    return f"https://pypi.org/project/{package}/{version}/"
+
+
+def _single(values: list):
+    """One value as itself, several as a list (RO-Crate prefers no singleton arrays)."""
+    return values[0] if len(values) == 1 else values
 
 
 class ArchiveError(MemorizationError):
@@ -141,6 +182,26 @@ def _run_summary(records: list[dict]) -> dict:
     }
 
 
+def _project_metadata(members: list[Member]) -> dict:
+    """Version and home page of the workflow, from the archived ``pyproject.toml`` if there is one
+    (``[project] version`` and the first of ``Homepage``, ``Repository``, ``Source`` in
+    ``[project.urls]``)."""
+    import tomllib
+
+    found = {"version": None, "url": None}
+    source = next((member.source for member in members if PurePosixPath(member.name).name == "pyproject.toml"), None)
+    if source is None:
+        return found
+    try:
+        project = tomllib.loads(Path(source).read_text()).get("project", {})
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return found
+    urls = project.get("urls") or {}
+    found["version"] = project.get("version")
+    found["url"] = next((urls[key] for key in ("Homepage", "Repository", "Source") if urls.get(key)), None)
+    return found
+
+
 def crate_metadata(
     members: list[Member],
     hashes: dict[str, str],
@@ -151,17 +212,36 @@ def crate_metadata(
     main_workflow: str,
     records: list[dict],
     license_id: str = "https://spdx.org/licenses/MIT",
+    readme: str | None = None,
+    workflow_version: str | None = None,
 ) -> bytes:
-    """RO-Crate metadata (Workflow Run Crate profile) for the archive's files, as JSON bytes."""
+    """RO-Crate metadata (Workflow Run Crate 0.5, Process Run Crate 0.5 and Workflow RO-Crate 1.0
+    profiles) for the archive's files, as JSON bytes.
+
+    ``readme``, if given, is the member that describes the crate (``about`` the root).
+    """
     from rocrate.model.contextentity import ContextEntity
     from rocrate.rocrate import ROCrate
 
     run = _run_summary(records)
+    project = _project_metadata(members)
     crate = ROCrate(version=CRATE_VERSION)
+    crate.metadata.extra_terms.update(EXTRA_TERMS)
     crate.name = name
     crate.description = description
     crate.root_dataset["datePublished"] = run["finished"] or "1970-01-01T00:00:00+00:00"
-    crate.root_dataset["license"] = license_id
+    license_entity = crate.add(
+        ContextEntity(
+            crate, license_id, properties={"@type": "CreativeWork", **LICENSES.get(license_id, {"name": license_id})}
+        )
+    )
+    crate.root_dataset["license"] = license_entity
+    author_properties = {key: value for key, value in AUTHORS.items() if key != "@id"}
+    if project["url"]:
+        author_properties["url"] = project["url"]
+    authors = crate.add(ContextEntity(crate, AUTHORS["@id"], properties=author_properties))
+    crate.root_dataset["author"] = authors
+    crate.root_dataset["publisher"] = authors
 
     def file_properties(member: Member) -> dict:
         return {
@@ -183,26 +263,46 @@ def crate_metadata(
         lang_version=run["software"].get("snakemake"),
         properties=file_properties(main) | {"name": "Snakemake workflow reproducing arXiv:1810.10333"},
     )
+    workflow["conformsTo"] = crate.add(
+        ContextEntity(
+            crate,
+            BIOSCHEMAS_WORKFLOW,
+            properties={
+                "@type": "CreativeWork",
+                "name": "Bioschemas ComputationalWorkflow profile 1.0",
+                "version": "1.0-RELEASE",
+            },
+        )
+    )
+    workflow["version"] = workflow_version or project["version"] or __version__
+    if project["url"]:
+        workflow["url"] = project["url"]
+    if run["commits"]:
+        workflow["description"] = "workflow and library source at git commit " + ", ".join(run["commits"])
     entities[main.name] = workflow
     for member in members:
         if member.name not in entities:
+            properties = file_properties(member)
+            if member.name == readme:
+                properties |= {"about": crate.root_dataset, "encodingFormat": "text/markdown"}
             entities[member.name] = crate.add_file(
-                source=str(member.source), dest_path=member.name, properties=file_properties(member)
+                source=str(member.source), dest_path=member.name, properties=properties
             )
 
     software = []
     for package, version in sorted(run["software"].items()):
+        label, home, _ = SOFTWARE[package]
         software.append(
             crate.add(
                 ContextEntity(
                     crate,
-                    f"#software-{package}",
-                    properties={"@type": "SoftwareApplication", "name": SOFTWARE_NAMES[package], "softwareVersion": version},
+                    software_id(package, version),
+                    properties={"@type": "SoftwareApplication", "name": label, "softwareVersion": version, "url": home},
                 )
             )
         )
     if software:
-        workflow["softwareRequirements"] = software
+        workflow["softwareRequirements"] = _single(software)
 
     inputs = [entities[member.name] for member in members if member.role == "input"]
     for dataset, summary in sorted(run["datasets"].items()):
@@ -226,7 +326,9 @@ def crate_metadata(
     action_properties = {
         "@type": "CreateAction",
         "name": f"Run of the workflow: {name}",
-        "actionStatus": {"@id": "http://schema.org/CompletedActionStatus"},
+        # A plain value, as the Process Run Crate profile writes it (not an {"@id": ...} object).
+        "actionStatus": COMPLETED,
+        "agent": authors,
     }
     if run["started"]:
         action_properties["startTime"] = run["started"]
@@ -234,15 +336,51 @@ def crate_metadata(
         action_properties["endTime"] = run["finished"]
     if run["commits"]:
         action_properties["description"] = "code at git commit " + ", ".join(run["commits"])
-    action = crate.add_action(workflow, identifier="#workflow-run", object=inputs, result=results,
-                              properties=action_properties)
-    crate.root_dataset["mentions"] = [action]
+    action = crate.add_action(workflow, identifier="#workflow-run", properties=action_properties)
+    if inputs:
+        action["object"] = _single(inputs)
+    if results:
+        action["result"] = _single(results)
+    crate.root_dataset["mentions"] = action
     profiles = [
-        crate.add(ContextEntity(crate, uri, properties={"@type": "CreativeWork", "name": label, "version": uri.rsplit("/", 1)[-1]}))
+        crate.add(
+            ContextEntity(
+                crate, uri, properties={"@type": "CreativeWork", "name": label, "version": uri.rsplit("/", 1)[-1]}
+            )
+        )
         for uri, label in PROFILES.items()
     ]
     crate.root_dataset["conformsTo"] = profiles
     return b"".join(chunk for _, chunk in crate.metadata.stream()) + b"\n"
+
+
+def readme_text(*, name: str, description: str, top: str) -> str:
+    """The archive's own README.md: what it is, what it holds and how to check it."""
+    return f"""# {name}
+
+{description}
+
+## Contents
+
+- `claims.csv`, `claims.md`: one row per claim of the paper, with its statistic, threshold and verdict;
+  `figures/`, `tables/`: the figures and tidy tables behind them; `runs/`: per-run metrics, training
+  summaries, loss histories and example arrays; `provenance/`: provenance records of every run.
+- `report.html`: the Snakemake report; `config.yaml`: the exact config of the run.
+- `workflow/`: the workflow and library source that produced these files.
+- `packages.txt`: the installed Python packages; `ro-crate-metadata.json`: RO-Crate metadata
+  (Workflow Run Crate 0.5) describing the run, its inputs, outputs and software;
+  `SHA256SUMS`: the sha256 of every other file.
+
+## Checking it
+
+```bash
+memorization verify-archive archive.tar.gz    # streams the archive, extracts nothing
+tar xzf archive.tar.gz && cd {top} && sha256sum -c SHA256SUMS
+```
+
+How to rerun the workflow is in `workflow/README.md`; `config.yaml` is the config to pass it
+with `--configfile`.
+"""
 
 
 def build_archive(
@@ -263,21 +401,24 @@ def build_archive(
     seen = set()
     for member in members:
         _check_name(member.name)
-        if member.name in seen or member.name in {SUMS, CRATE, PACKAGES}:
+        if member.name in seen or member.name in {SUMS, CRATE, PACKAGES, README}:
             raise ArchiveError(f"archive member {member.name} is listed twice or clashes with a generated file")
         if not Path(member.source).is_file():
             raise ArchiveError(f"cannot archive {member.source}: no such file; rerun the workflow target first")
         seen.add(member.name)
 
-    packages = installed_packages().encode()
-    generated = {PACKAGES: packages}
-    package_member = Member(Path(os.devnull), PACKAGES, "result")
+    generated = {
+        PACKAGES: installed_packages().encode(),
+        README: readme_text(name=name, description=description, top=top).encode(),
+    }
     hashes = {member.name: sha256_file(member.source) for member in members}
     sizes = {member.name: Path(member.source).stat().st_size for member in members}
-    hashes[PACKAGES], sizes[PACKAGES] = sha256_bytes(packages), len(packages)
+    for generated_name, payload in generated.items():
+        hashes[generated_name], sizes[generated_name] = sha256_bytes(payload), len(payload)
+    generated_members = [Member(Path(os.devnull), generated_name, "result") for generated_name in sorted(generated)]
     crate = crate_metadata(
-        [*members, package_member], hashes, sizes,
-        name=name, description=description, main_workflow=main_workflow, records=records,
+        [*members, *generated_members], hashes, sizes,
+        name=name, description=description, main_workflow=main_workflow, records=records, readme=README,
     )
     generated[CRATE] = crate
     hashes[CRATE] = sha256_bytes(crate)
@@ -304,39 +445,94 @@ def _tar_info(name: str, size: int) -> tarfile.TarInfo:
     return info
 
 
-def read_members(path: str | os.PathLike) -> tuple[dict[str, str], dict[str, bytes], list[str]]:
+def read_members(
+    path: str | os.PathLike,
+    *,
+    max_member_bytes: int = MAX_MEMBER_BYTES,
+    max_total_bytes: int = MAX_TOTAL_BYTES,
+) -> tuple[dict[str, str], dict[str, bytes], list[str]]:
     """Stream the archive: sha256 of every regular file, the bytes of the two metadata files,
-    and problems with the archive's structure. Nothing is extracted."""
-    hashes, kept, problems = {}, {}, []
-    top = None
+    and problems with the archive's structure. Nothing is extracted, and no file is held in
+    memory whole (files are hashed in chunks of `CHUNK` bytes; only SHA256SUMS and the crate
+    metadata, at most `MAX_METADATA_BYTES` each, are kept).
+
+    Names are normalised (``./a`` is ``a``), so an archive packed from inside its top folder
+    (``tar czf ../x.tar.gz .``) reads like one packed with its top folder; an archive whose files
+    sit at its root (``SHA256SUMS`` at the root) is read as having no top folder. A file that
+    would expand to more than ``max_member_bytes``, or files adding up to more than
+    ``max_total_bytes``, stop the reading with an `ArchiveError`.
+    """
+    import hashlib
+
+    entries: dict[tuple[str, ...], str] = {}
+    kept_by_parts: dict[tuple[str, ...], bytes] = {}
+    problems = []
+    total = 0
     try:
         with tarfile.open(path, mode="r:gz") as tar:
             for info in tar:
-                parts = PurePosixPath(info.name).parts
-                if PurePosixPath(info.name).is_absolute() or ".." in parts:
+                pure = PurePosixPath(info.name)
+                parts = pure.parts
+                if pure.is_absolute() or ".." in parts:
                     problems.append(f"extra: {info.name} (unsafe member name)")
                     continue
-                if top is None:
-                    top = parts[0]
-                if parts[0] != top or len(parts) < 2:
-                    if not (info.isdir() and parts == (top,)):
-                        problems.append(f"extra: {info.name} (outside the top folder {top}/)")
+                if info.isdir() or not parts:
                     continue
-                name = PurePosixPath(*parts[1:]).as_posix()
-                if info.isdir():
-                    continue
+                name = pure.as_posix()
                 if not info.isfile():
                     problems.append(f"extra: {name} (not a regular file)")
                     continue
-                if name in hashes:
+                if parts in entries:
                     problems.append(f"altered: {name} (appears more than once in the archive)")
                     continue
-                payload = tar.extractfile(info).read()
-                hashes[name] = sha256_bytes(payload)
-                if name in (SUMS, CRATE):
-                    kept[name] = payload
-    except (tarfile.TarError, OSError, EOFError, gzip.BadGzipFile, ValueError) as error:
+                if info.size > max_member_bytes:
+                    raise ArchiveError(
+                        f"{path}: {name} would expand to {info.size} bytes, more than the limit of "
+                        f"{max_member_bytes} bytes for one file; not verified"
+                    )
+                total += info.size
+                if total > max_total_bytes:
+                    raise ArchiveError(
+                        f"{path}: its files would expand to more than the limit of {max_total_bytes} bytes; "
+                        "not verified"
+                    )
+                keep = parts[-1] in (SUMS, CRATE) and len(parts) <= 2
+                if keep and info.size > MAX_METADATA_BYTES:
+                    raise ArchiveError(
+                        f"{path}: {name} is {info.size} bytes, more than the limit of {MAX_METADATA_BYTES} bytes "
+                        "for a metadata file; not verified"
+                    )
+                digest, payload = hashlib.sha256(), bytearray()
+                stream = tar.extractfile(info)
+                while chunk := stream.read(CHUNK):
+                    digest.update(chunk)
+                    if keep:
+                        payload += chunk
+                entries[parts] = digest.hexdigest()
+                if keep:
+                    kept_by_parts[parts] = bytes(payload)
+    except (tarfile.TarError, OSError, EOFError, gzip.BadGzipFile, ValueError, zlib.error) as error:
         raise ArchiveError(f"{path} is not a readable .tar.gz archive ({type(error).__name__}: {error})") from None
+
+    # Layout: files under one top folder (as `build_archive` writes them), or at the root.
+    rootless = (SUMS,) in entries or (CRATE,) in entries
+    top = None
+    if not rootless and entries:
+        # The folder that holds SHA256SUMS; failing that, the one that holds the most files.
+        holders = [parts[0] for parts in entries if parts[1:] == (SUMS,)]
+        top = holders[0] if holders else Counter(parts[0] for parts in entries).most_common(1)[0][0]
+    hashes, kept = {}, {}
+    for parts, digest in entries.items():
+        if top is None:
+            name = PurePosixPath(*parts).as_posix()
+        elif parts[0] != top or len(parts) < 2:
+            problems.append(f"extra: {PurePosixPath(*parts).as_posix()} (outside the top folder {top}/)")
+            continue
+        else:
+            name = PurePosixPath(*parts[1:]).as_posix()
+        hashes[name] = digest
+        if parts in kept_by_parts and name in (SUMS, CRATE):
+            kept[name] = kept_by_parts[parts]
     return hashes, kept, problems
 
 
@@ -396,13 +592,14 @@ def parse_crate(payload: bytes | None) -> tuple[dict[str, str | None], list[str]
     return files, problems
 
 
-def verify_archive(path: str | os.PathLike) -> Verification:
+def verify_archive(path: str | os.PathLike, *, max_member_bytes: int = MAX_MEMBER_BYTES) -> Verification:
     """Check every file of an archive written by `build_archive` against SHA256SUMS and the
-    RO-Crate metadata; the result names each missing, extra or altered file, one line each."""
+    RO-Crate metadata; the result names each missing, extra or altered file, one line each.
+    Files larger than ``max_member_bytes`` are refused (`ArchiveError`) before being read."""
     path = Path(path)
     if not path.is_file():
         raise ArchiveError(f"{path} does not exist")
-    actual, kept, structure = read_members(path)
+    actual, kept, structure = read_members(path, max_member_bytes=max_member_bytes)
     found: dict[str, str] = {}
 
     def report(name: str, message: str) -> None:

@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from memorization.archive import MAX_MEMBER_BYTES
 from memorization.errors import MemorizationError
 
 DEFAULT_SCHEMA = Path("config/schema/config.schema.yaml")
@@ -23,13 +24,37 @@ def check_config(arguments) -> int:
 def verify_archive(arguments) -> int:
     from memorization.archive import verify_archive as verify
 
-    result = verify(arguments.archive)
+    result = verify(arguments.archive, max_member_bytes=arguments.max_file_bytes)
     for problem in result.problems:
         print(problem, file=sys.stderr)
     if not result.ok:
         print(f"{arguments.archive}: FAILED, {len(result.problems)} problem(s) in {result.files} file(s)", file=sys.stderr)
         return 1
     print(f"{arguments.archive}: OK, {result.files} files match SHA256SUMS and the RO-Crate metadata")
+    return 0
+
+
+def compare(arguments) -> int:
+    from memorization.compare import CompareError, run
+
+    try:
+        report, status = run(arguments.a, arguments.b, markdown=arguments.markdown)
+    except CompareError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    sys.stdout.write(report)
+    return status
+
+
+def status(arguments) -> int:
+    from memorization.status import StatusError, render, scan
+
+    try:
+        jobs = scan(arguments.results)
+    except StatusError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    sys.stdout.write(render(jobs, arguments.results))
     return 0
 
 
@@ -89,7 +114,33 @@ def build_parser() -> argparse.ArgumentParser:
         help="check every file of a results archive against its SHA256SUMS and RO-Crate metadata (extracts nothing)",
     )
     verify.add_argument("archive", type=Path)
+    verify.add_argument(
+        "--max-file-bytes", type=int, default=MAX_MEMBER_BYTES,
+        help=f"refuse an archive holding a file that would expand to more than this (default {MAX_MEMBER_BYTES})",
+    )
     verify.set_defaults(handler=verify_archive)
+    comparison = commands.add_parser(
+        "compare",
+        help="compare two results (archives or results/<scale>/ folders): claims, config and package versions",
+        description="Compare two results, each an archive (archive.tar.gz, read without extracting) or a "
+        "results/<scale>/ folder: each claim's value, interval (ci_low, ci_high, where claims.csv has them) and "
+        "verdict side by side with the difference B - A, then the config keys (dotted paths) and package versions "
+        "that differ. Exit status: 0 when no verdict flipped, 3 when at least one verdict flipped, 2 when an input "
+        "is missing or unreadable.",
+    )
+    comparison.add_argument("a", type=Path, help="first archive or results folder (A)")
+    comparison.add_argument("b", type=Path, help="second archive or results folder (B)")
+    comparison.add_argument("--markdown", action="store_true", help="print Markdown tables instead of plain text")
+    comparison.set_defaults(handler=compare)
+    progress = commands.add_parser(
+        "status",
+        help="running, finished and failed training jobs of a results folder, from their logs",
+        description="Summarise the training jobs of results/<scale>/ from their logs (logs/**/train*/*.log): "
+        "state (running, done, failed), last step / total, loss and ETA of each, then totals.",
+    )
+    progress.add_argument("results", type=Path, nargs="?", default=Path("results/quick"),
+                          help="results folder (default: results/quick)")
+    progress.set_defaults(handler=status)
     return parser
 
 

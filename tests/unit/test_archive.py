@@ -30,6 +30,15 @@ RECORDS = [
 ]
 
 
+PYPROJECT = b'''[project]
+name = "memorization"
+version = "0.1.0"
+
+[project.urls]
+Repository = "https://example.org/memorization-reproduction"
+'''
+
+
 @pytest.fixture
 def small_archive(tmp_path):
     """An archive of a few small files, laid out like a scale's results."""
@@ -41,6 +50,7 @@ def small_archive(tmp_path):
         "runs/c1/r/metrics.json": b'{"metrics": {"a": 1.0}}\n',
         "config.yaml": b"scale: test\n",
         "workflow/Snakefile": b"rule all:\n    input: []\n",
+        "workflow/pyproject.toml": PYPROJECT,
         "name with spaces.txt": b"spaces are allowed\n",
     }
     members = []
@@ -108,8 +118,44 @@ def test_archive_holds_every_file_with_checksums_and_crate(small_archive):
     assert action["startTime"] == "2026-11-28T09:59:00+00:00" and action["endTime"] == "2026-11-28T10:05:00+00:00"
     assert {"@id": "figures/c1.png"} in action["result"] and {"@id": "config.yaml"} in action["object"]
     assert {"@id": "#dataset-mnist"} in action["object"]
-    assert graph["#software-keras"]["softwareVersion"] == "3.15.1"
-    assert {"@id": "https://w3id.org/ro/wfrun/workflow/0.5"} in root["conformsTo"]
+    assert action["actionStatus"] == "http://schema.org/CompletedActionStatus"
+    assert action["agent"] == {"@id": "#memorization-reproduction-authors"}
+    keras = graph["https://pypi.org/project/keras/3.15.1/"]
+    assert keras["@type"] == "SoftwareApplication" and keras["softwareVersion"] == "3.15.1"
+    assert keras["url"] == "https://keras.io/"
+    assert graph["https://www.python.org/downloads/release/python-3117/"]["name"] == "Python"
+    assert all(software["@id"].startswith("https://") for software in graph["workflow/Snakefile"]["softwareRequirements"])
+    assert root["conformsTo"] == [
+        {"@id": "https://w3id.org/ro/wfrun/process/0.5"},
+        {"@id": "https://w3id.org/ro/wfrun/workflow/0.5"},
+        {"@id": "https://w3id.org/workflowhub/workflow-ro-crate/1.0"},
+    ]
+    assert all(graph[profile["@id"]]["@type"] == "CreativeWork" for profile in root["conformsTo"])
+    assert root["mentions"] == {"@id": "#workflow-run"}
+    assert root["license"] == {"@id": "https://spdx.org/licenses/MIT"}
+    assert graph["https://spdx.org/licenses/MIT"]["@type"] == "CreativeWork"
+    assert root["author"] == root["publisher"] == {"@id": "#memorization-reproduction-authors"}
+    authors = graph["#memorization-reproduction-authors"]
+    assert authors["@type"] == "Organization" and authors["url"] == "https://example.org/memorization-reproduction"
+    workflow = graph["workflow/Snakefile"]
+    assert workflow["version"] == "0.1.0" and workflow["url"] == "https://example.org/memorization-reproduction"
+    assert workflow["conformsTo"] == {"@id": "https://bioschemas.org/profiles/ComputationalWorkflow/1.0-RELEASE"}
+    readme = graph["README.md"]
+    assert readme["about"] == {"@id": "./"} and readme["encodingFormat"] == "text/markdown"
+    assert "verify-archive" in members[f"{TOP}/README.md"].decode()
+    assert {"sha256": "http://schema.org/sha256"} in crate["@context"]
+
+
+def test_crate_states_no_url_it_does_not_know(tmp_path):
+    """Without [project.urls] in the archived pyproject.toml, neither the workflow nor its
+    authors get a made-up url."""
+    (tmp_path / "Snakefile").write_text("rule all:\n    input: []\n")
+    output = tmp_path / "a.tar.gz"
+    build_archive(output, [Member(tmp_path / "Snakefile", "workflow/Snakefile", "workflow")], top=TOP,
+                  name="n", description="d", main_workflow="workflow/Snakefile", records=RECORDS)
+    graph = {entity["@id"]: entity for entity in json.loads(read_all(output)[f"{TOP}/{CRATE}"])["@graph"]}
+    assert "url" not in graph["workflow/Snakefile"] and "url" not in graph["#memorization-reproduction-authors"]
+    assert graph["workflow/Snakefile"]["version"] == archive.__version__
 
 
 def test_sha256sum_accepts_the_checksum_file(small_archive, tmp_path):
@@ -242,3 +288,137 @@ def test_bad_member_names_and_missing_sources_are_refused(tmp_path):
                           main_workflow="a.txt", records=[])
     assert not (tmp_path / "x.tar.gz").exists()
     assert not any(name.name.startswith(".x.tar.gz") for name in tmp_path.iterdir())
+
+
+def unpack(output: Path, target: Path) -> Path:
+    with tarfile.open(output, "r:gz") as tar:
+        tar.extractall(target, filter="data")
+    return target / TOP
+
+
+def test_archive_repacked_from_inside_its_folder_verifies(small_archive, tmp_path):
+    """`cd memorization-test && tar czf ../x.tar.gz .` gives members named ./NAME and a '.'
+    entry, and no top folder: verification reads it like the original."""
+    output, hashes = small_archive
+    folder = unpack(output, tmp_path / "unpacked")
+    repacked = tmp_path / "unpacked" / "repacked.tar.gz"
+    subprocess.run(["tar", "czf", "../repacked.tar.gz", "."], cwd=folder, check=True)
+    with tarfile.open(repacked, "r:gz") as tar:
+        names = tar.getnames()
+    assert "." in names or "./" in names
+    assert all(name.startswith(".") for name in names)
+    result = verify_archive(repacked)
+    assert result.ok, result.problems
+    assert result.files == len(hashes) + 1
+
+    # ... and an altered file in such an archive is still named.
+    (folder / "claims.csv").write_bytes(b"claim,value\nc1,2e-11\n")
+    subprocess.run(["tar", "czf", "../altered.tar.gz", "."], cwd=folder, check=True)
+    problems = verify_archive(tmp_path / "unpacked" / "altered.tar.gz").problems
+    assert len(problems) == 1 and problems[0].startswith("altered: claims.csv ("), problems
+
+
+def test_archive_repacked_with_dot_slash_top_folder_verifies(small_archive, tmp_path):
+    """`tar czf x.tar.gz ./memorization-test` (names ./memorization-test/NAME)."""
+    output, _ = small_archive
+    unpack(output, tmp_path / "unpacked")
+    repacked = tmp_path / "repacked.tar.gz"
+    subprocess.run(["tar", "czf", str(repacked), f"./{TOP}"], cwd=tmp_path / "unpacked", check=True)
+    assert verify_archive(repacked).ok
+
+
+def test_file_outside_the_top_folder_is_extra_wherever_it_comes(small_archive, tmp_path):
+    output, _ = small_archive
+
+    def change(members):
+        return {"aaa-first.txt": b"stray"} | members
+
+    changed = tmp_path / "changed.tar.gz"
+    rewrite(output, changed, change)
+    problems = verify_archive(changed).problems
+    assert problems == [f"extra: aaa-first.txt (outside the top folder {TOP}/)"], problems
+
+
+class Zeros(io.RawIOBase):
+    """``size`` zero bytes, read in pieces (so building a big member needs no big buffer)."""
+
+    def __init__(self, size: int):
+        self.left = size
+
+    def readable(self):
+        return True
+
+    def readinto(self, buffer):
+        count = min(len(buffer), self.left)
+        buffer[:count] = bytes(count)
+        self.left -= count
+        return count
+
+
+def archive_with_zeros(tmp_path: Path, size: int) -> Path:
+    """A valid archive (SHA256SUMS and crate included) whose runs/big.bin is ``size`` zero bytes;
+    a few hundred KB on disk."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    stream = Zeros(size)
+    while chunk := stream.read(1 << 20):
+        digest.update(chunk)
+    small = tmp_path / "small.tar.gz"
+    snakefile = tmp_path / "Snakefile"
+    snakefile.write_text("rule all:\n    input: []\n")
+    build_archive(small, [Member(snakefile, "workflow/Snakefile", "workflow")], top=TOP, name="n",
+                  description="d", main_workflow="workflow/Snakefile", records=RECORDS)
+    members = read_all(small)
+    crate = json.loads(members[f"{TOP}/{CRATE}"])
+    crate["@graph"].append({"@id": "runs/big.bin", "@type": "File", "sha256": digest.hexdigest()})
+    root = next(entity for entity in crate["@graph"] if entity["@id"] == "./")
+    root["hasPart"] = [*root["hasPart"], {"@id": "runs/big.bin"}]
+    members[f"{TOP}/{CRATE}"] = json.dumps(crate).encode()
+    sums = {
+        name.removeprefix(f"{TOP}/"): archive.sha256_bytes(payload)
+        for name, payload in members.items()
+        if not name.endswith(SUMS)
+    }
+    sums["runs/big.bin"] = digest.hexdigest()
+    members[f"{TOP}/{SUMS}"] = archive.sums_text(sums).encode()
+    big = tmp_path / "big.tar.gz"
+    with tarfile.open(big, "w:gz", compresslevel=1) as tar:
+        for name, payload in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(payload)
+            tar.addfile(info, io.BytesIO(payload))
+        info = tarfile.TarInfo(f"{TOP}/runs/big.bin")
+        info.size = size
+        tar.addfile(info, io.BufferedReader(Zeros(size)))
+    return big
+
+
+def test_big_member_is_hashed_in_chunks(tmp_path):
+    import tracemalloc
+
+    size = 48 << 20
+    big = archive_with_zeros(tmp_path, size)
+    assert big.stat().st_size < size // 100
+    tracemalloc.start()
+    try:
+        result = verify_archive(big)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert result.ok, result.problems
+    # Reading the member whole would take 48 MiB; chunks take ~1 MiB.
+    assert peak < 8 << 20, f"peak {peak / 2**20:.1f} MiB"
+
+
+def test_member_over_the_size_limit_is_refused_in_one_line(tmp_path, capsys):
+    big = archive_with_zeros(tmp_path, 8 << 20)
+    with pytest.raises(archive.ArchiveError) as refused:
+        verify_archive(big, max_member_bytes=1 << 20)
+    message = str(refused.value)
+    assert "\n" not in message
+    assert "runs/big.bin would expand to 8388608 bytes" in message and "limit of 1048576 bytes" in message
+    assert cli.main(["verify-archive", "--max-file-bytes", str(1 << 20), str(big)]) == 1
+    error = capsys.readouterr().err.strip()
+    assert error.count("\n") == 0 and error.startswith("error: ") and "limit" in error
+    assert verify_archive(big).ok

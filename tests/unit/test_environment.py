@@ -45,3 +45,21 @@ def test_pyproject_extras_use_the_same_pins():
             if base in required or base == "tensorflow":
                 expected = required.get(base, required["tensorflow-cpu"])
                 assert version == expected, name
+
+
+def test_every_direct_pin_is_in_constraints():
+    """requirements-dev.txt and environment.yml pin the same versions as the full pin list."""
+    constraints = pins((REPO / "constraints.txt").read_text().splitlines())
+    environment = yaml.safe_load((REPO / "environment.yml").read_text())
+    pip_section = next(item["pip"] for item in environment["dependencies"] if isinstance(item, dict))
+    for source in (pins((REPO / "requirements-dev.txt").read_text().splitlines()), pins(pip_section)):
+        for name, version in source.items():
+            assert constraints.get(name) == version, name
+
+
+def test_environment_yml_installs_nothing_by_relative_path():
+    """A relative `-e .` only works when pip runs beside this file; the README says to run
+    `pip install --no-deps -e .` in the repository instead."""
+    environment = yaml.safe_load((REPO / "environment.yml").read_text())
+    pip_section = next(item["pip"] for item in environment["dependencies"] if isinstance(item, dict))
+    assert all(PIN.match(line) for line in pip_section), pip_section
