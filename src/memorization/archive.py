@@ -363,8 +363,9 @@ def readme_text(*, name: str, description: str, top: str) -> str:
 ## Contents
 
 - `claims.csv`, `claims.md`: one row per claim of the paper, with its statistic, threshold and verdict;
-  `figures/`, `tables/`: the figures and tidy tables behind them; `runs/`: per-run metrics, training
-  summaries, loss histories and example arrays; `provenance/`: provenance records of every run.
+  `figures/`, `tables/`: the figures and tidy tables behind them; `models/`: each trained model's
+  training summary, loss history and provenance (the weights only on request); `runs/`: per-run
+  metrics and example arrays; `provenance/`: the provenance index of every claim.
 - `report.html`: the Snakemake report; `config.yaml`: the exact config of the run.
 - `workflow/`: the workflow and library source that produced these files.
 - `packages.txt`: the installed Python packages; `ro-crate-metadata.json`: RO-Crate metadata

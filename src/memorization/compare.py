@@ -6,7 +6,7 @@ or a results folder (``results/<scale>/``). From each side this reads ``claims.c
 columns ``claim``, ``value`` and ``verdict``; ``ci_low`` and ``ci_high`` are shown where
 present), ``config.yaml`` (nested keys flattened to dotted paths) and the package versions:
 ``packages.txt`` in an archive, the ``packages`` of the provenance records
-(``runs/*/*/provenance.json``, ``data/*.provenance.json``) in a folder.
+(``models/*/provenance.json``, ``runs/*/*/metrics.provenance.json``, ``data/*.provenance.json``) in a folder.
 """
 
 from __future__ import annotations
@@ -154,7 +154,8 @@ def _folder_packages(folder: Path) -> tuple[dict[str, str], int]:
     """Package versions recorded in a results folder's provenance records (several versions of
     one package across records are shown joined with ' | ')."""
     versions: dict[str, set[str]] = {}
-    records = sorted(folder.glob("runs/*/*/provenance.json")) + sorted(folder.glob("data/*.provenance.json"))
+    records = (sorted(folder.glob("models/*/provenance.json")) + sorted(folder.glob("runs/*/*/metrics.provenance.json"))
+               + sorted(folder.glob("data/*.provenance.json")))
     read = 0
     for record_path in records:
         try:

@@ -1,13 +1,13 @@
 """Progress of the training jobs of one results folder, read from their logs
 (``memorization status results/<scale>``).
 
-A training job's log (``results/<scale>/logs/<claim>/train/<run>.log``, ``logs/fc/train/...``) is
-written by `memorization.scripting.StepLog` and `memorization.training.ProgressReporter`:
+A training job's log (``results/<scale>/logs/models/<model>/train.log``) is written by
+`memorization.scripting.StepLog` and `memorization.training.ProgressReporter`:
 
-    [2026-11-29T22:42:49+00:00] train c6/lin1-s4-L1-n1-fanin-s0-9ca030: started with 1 thread(s), backend tensorflow
+    [2026-11-29T22:42:49+00:00] train c6-lin1-s4-L1-n1-fanin-s0-9ca030: started with 1 thread(s), backend tensorflow
     [2026-11-29T22:42:51+00:00] step 8/50  loss 4.940e-02  first chunk (compiling)
     [2026-11-29T22:42:51+00:00] step 50/50  loss 2.080e-02  322.2 steps/s  ETA 0 s
-    [2026-11-29T22:42:51+00:00] train c6/lin1-s4-L1-n1-fanin-s0-9ca030: done
+    [2026-11-29T22:42:51+00:00] train c6-lin1-s4-L1-n1-fanin-s0-9ca030: done
     [...] error: <one line>
 
 Logs are appended to, so a rerun's lines follow the earlier run's: only the lines from the last
@@ -82,7 +82,7 @@ def parse_log(name: str, text: str) -> Job | None:
 
 
 def scan(results: str | os.PathLike) -> list[Job]:
-    """Every training job with a log under ``results/logs`` (``**/train/*.log``), sorted by name."""
+    """Every training job with a log under ``results/logs/models/``, sorted by model."""
     results = Path(results)
     logs = results / "logs"
     if not results.is_dir():
@@ -90,12 +90,12 @@ def scan(results: str | os.PathLike) -> list[Job]:
     if not logs.is_dir():
         raise StatusError(f"{results}: no logs/ folder (has the workflow run at this scale?)")
     jobs = []
-    for path in sorted(logs.glob("**/train/*.log")):
+    for path in sorted(logs.glob("models/*/train.log")):
         try:
             text = path.read_text(errors="replace")
         except OSError as error:
             raise StatusError(f"{path}: cannot read ({error.strerror})") from None
-        job = parse_log(path.relative_to(logs).with_suffix("").as_posix(), text)
+        job = parse_log(path.parent.name, text)
         if job is not None:
             jobs.append(job)
     return sorted(jobs, key=lambda job: job.name)
