@@ -58,7 +58,10 @@ def test_every_model_is_trained_once_and_runs_hold_no_model(test_scale_run):
     assert models and not list((results / "runs").glob("*/*/model.keras"))
     assert models == sorted(Layout(config).models)
     # The deep FC claims measure shared models: fewer models than FC runs.
-    fc_runs = [run for claim in ("c3", "c4", "c5", "c10") for run in (results / "runs" / claim).iterdir()]
+    from memorization.registry import CLAIMS
+
+    fc_claims = [claim.id for claim in CLAIMS if claim.family == "fc"]
+    fc_runs = [run for claim in fc_claims for run in (results / "runs" / claim).iterdir()]
     fc_models = [model for model in models if model.startswith("mlp-")]
     assert len(fc_models) < len(fc_runs)
     assert {run.name for run in fc_runs} == set(fc_models)
