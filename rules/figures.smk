@@ -1,7 +1,8 @@
 # Figures: one generated pair of rules per claim of the registry. `plot_cN` draws the figure
 # with memorization.plotting.cN.draw from the claim's table, claims row and saved example arrays
 # (never from a model, so re-rendering takes seconds); the plotting module is an input, so
-# editing it redraws exactly that figure. `fig_cN` is the target a user asks for.
+# editing it redraws exactly that figure. `fig_cN` is the target a user asks for: the figure and
+# everything it stands on (table, claims row, each run's metrics), so none of them can be missing.
 
 for _claim in LAYOUT.claims:
 
@@ -37,4 +38,4 @@ for _claim in LAYOUT.claims:
         name:
             f"fig_{_claim.id}"
         input:
-            LAYOUT.figures(_claim.id),
+            LAYOUT.claim_targets(_claim.id),

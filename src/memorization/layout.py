@@ -116,11 +116,25 @@ class Layout:
             for run in self.runs[claim_id]
         }
 
+    def claim_targets(self, claim_id: str) -> list[str]:
+        """Everything a claim's figure stands on, down to each run's metrics.
+
+        A user's target lists all of them, not only the figure: Snakemake deletes the outputs
+        of a failed job, and would otherwise call a figure whose table or metrics are gone
+        "up to date" on the next run instead of rebuilding them or failing.
+        """
+        return [
+            *self.figures(claim_id),
+            self.table(claim_id),
+            self.row(claim_id),
+            *self.metrics(claim_id),
+            *self.examples(claim_id),
+        ]
+
     def all_targets(self) -> list[str]:
         targets = [f"{self.results}/claims.csv", f"{self.results}/claims.md"]
-        targets += [self.table(claim_id) for claim_id in self.claim_ids]
         for claim_id in self.claim_ids:
-            targets += self.figures(claim_id)
+            targets += self.claim_targets(claim_id)
         return targets
 
     def archive_inputs(self, include_models: bool) -> dict:
