@@ -80,6 +80,24 @@ def check_config_file(config_path, schema_path) -> None:
         raise ConfigError(f"{config_path}: {describe_validation_error(error)}") from None
 
 
+# Hex digits of the settings digest that ends every run and model key.
+KEY_DIGEST_LENGTH = 8
+
+
+def settings_digest(settings, length: int = KEY_DIGEST_LENGTH) -> str:
+    """A short hash of every setting in ``settings``, the end of a run or model key.
+
+    Mapping keys are sorted first, so YAML key order never changes it; list order does (it is
+    part of the setting). Any changed value, added or removed key changes the digest, so a
+    readable key prefix cannot leave a setting out.
+    """
+    import hashlib
+    import json
+
+    payload = json.dumps(settings, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(payload.encode()).hexdigest()[:length]
+
+
 def canonical(value):
     """``value`` with every mapping's keys in sorted order (lists keep their order)."""
     if isinstance(value, dict):

@@ -39,7 +39,7 @@ def test_colour_images_resize_each_channel():
 def linear_section(**extra):
     return {"dataset": "mnist", "image_seed": 0, "seeds": [0, 1], "initializer": "fan_in_uniform",
             "float_dtype": "float64", "optimizer": {"learning_rate": 0.01, "max_steps": 10},
-            "alignment_threshold": 0.99, "claim_threshold": 0.0, **extra}
+            "alignment_threshold": 0.99, "claim_threshold": 0.0, "noise_samples": 20, **extra}
 
 
 def test_expand_runs_gives_one_run_per_setting_with_readable_keys():
@@ -49,7 +49,8 @@ def test_expand_runs_gives_one_run_per_setting_with_readable_keys():
     assert key.startswith("lin1-s4-L1-n1-fanin-s10-")
     assert {settings["seed"] for settings in runs.values()} == {10, 11}
     assert all(settings["image_seed"] == 0 for settings in runs.values())
-    down = c7.expand_runs(linear_section(sweeps=[{"side": 8, "stages": [1, 3]}], channels=4, n_train=[1, 3]), 0)
+    down = c7.expand_runs(linear_section(sweeps=[{"side": 8, "stages": [1, 3]}], channels=4, n_train=[1, 3],
+                                         upsampling="nearest"), 0)
     assert len(down) == 8
     assert any(key.startswith("down-s8-k3-c4-n3-fanin-s1-") for key in down)
     assert {conv.conv_depth(settings) for settings in down.values()} == {3, 7}

@@ -23,9 +23,34 @@ from conftest import REPO
 
 pytestmark = pytest.mark.workflow
 WORKFLOW_FILES = ["Snakefile", "rules", "scripts", "config", "report", "environment.yml"]
-RUN = "linear-w0zeros-adam-n3-s0"
 STEPS = 1000
 CHECKPOINT_EVERY = 100
+
+
+def resume_config() -> dict:
+    config = yaml.safe_load((REPO / "config" / "test.yaml").read_text())
+    # One C1 run long enough to be killed between two checkpoints; no other claim.
+    config = {key: value for key, value in config.items() if not (key.startswith("c") and key[1:].isdigit())}
+    config["c1"] = yaml.safe_load((REPO / "config" / "test.yaml").read_text())["c1"]
+    config["c1"].update(n_train=[3], inits=["zeros"], optimizers=["adam"], seeds=[0])
+    config["c1"]["adam"] = {"learning_rate": 1.0e-3, "max_steps": STEPS}
+    config["training"] = {"checkpoint_every": CHECKPOINT_EVERY, "checkpoint_seconds": None, "progress_seconds": 1}
+    return config
+
+
+def the_run() -> tuple[str, str]:
+    """(run key, model key) of the one C1 run; keys end with a digest of the settings."""
+    import copy
+
+    from memorization.config import fill_defaults
+    from memorization.layout import Layout
+
+    layout = Layout(fill_defaults(copy.deepcopy(resume_config()), REPO / "config" / "schema" / "config.schema.yaml"))
+    (run, model), = layout.run_models["c1"].items()
+    return run, model
+
+
+RUN, MODEL = the_run()
 
 
 def workflow_copy(target: Path) -> Path:
@@ -36,19 +61,12 @@ def workflow_copy(target: Path) -> Path:
             shutil.copytree(source, target / name, ignore=shutil.ignore_patterns("__pycache__"))
         else:
             shutil.copy2(source, target / name)
-    config = yaml.safe_load((REPO / "config" / "test.yaml").read_text())
-    # One C1 run long enough to be killed between two checkpoints; no other claim.
-    config = {key: value for key, value in config.items() if not (key.startswith("c") and key[1:].isdigit())}
-    config["c1"] = yaml.safe_load((REPO / "config" / "test.yaml").read_text())["c1"]
-    config["c1"].update(n_train=[3], inits=["zeros"], optimizers=["adam"], seeds=[0])
-    config["c1"]["adam"] = {"learning_rate": 1.0e-3, "max_steps": STEPS}
-    config["training"] = {"checkpoint_every": CHECKPOINT_EVERY, "checkpoint_seconds": None, "progress_seconds": 1}
-    (target / "config" / "resume.yaml").write_text(yaml.safe_dump(config))
+    (target / "config" / "resume.yaml").write_text(yaml.safe_dump(resume_config()))
     return target
 
 
 def snakemake_command(workdir: Path) -> tuple[list[str], dict]:
-    target = f"results/test/runs/c1/{RUN}/training.json"
+    target = f"results/test/models/{MODEL}/training.json"
     environment = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO / "src"), os.environ.get("PYTHONPATH", "")]))
     command = [sys.executable, "-m", "snakemake", "--cores", "1", target, "--configfile", "config/resume.yaml"]
     return command, environment
@@ -71,7 +89,7 @@ def training_process(snakemake: psutil.Process) -> psutil.Process | None:
 
 def outputs(workdir: Path) -> tuple[dict, pd.DataFrame, dict]:
     """The run's final training metrics, its loss curve, and its trained weights."""
-    run = workdir / "results" / "test" / "runs" / "c1" / RUN
+    run = workdir / "results" / "test" / "models" / MODEL
     result = json.loads((run / "training.json").read_text())["result"]
     metrics = {name: result[name] for name in ("steps", "final_loss", "reached_threshold", "stopped_at_cap")}
     history = pd.read_csv(run / "history.csv").drop(columns=["seconds"])
@@ -89,7 +107,7 @@ def test_kill_9_mid_training_then_rerun_resumes_and_matches_an_uninterrupted_run
     workdir = workflow_copy(tmp_path / "killed")
     # The prepared data set is reused, so only the training job runs twice.
     shutil.copytree(reference / "results" / "test" / "data", workdir / "results" / "test" / "data")
-    run_dir = workdir / "results" / "test" / "runs" / "c1" / RUN
+    run_dir = workdir / "results" / "test" / "models" / MODEL
     checkpoint = run_dir / "checkpoint" / f"{RUN}.state.npz"
     command, environment = snakemake_command(workdir)
     first = subprocess.Popen(command, cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
@@ -108,7 +126,7 @@ def test_kill_9_mid_training_then_rerun_resumes_and_matches_an_uninterrupted_run
 
     rerun = run_to_end(workdir)
     assert rerun.returncode == 0, rerun.stderr[-3000:]
-    log = (workdir / "results" / "test" / "logs" / "c1" / "train" / f"{RUN}.log").read_text()
+    log = (workdir / "results" / "test" / "logs" / "models" / MODEL / "train.log").read_text()
     resumed = [line for line in log.splitlines() if "from checkpoint at step" in line]
     assert len(resumed) == 1, log[-3000:]
     step = int(resumed[0].split("from checkpoint at step ")[1].split()[0])

@@ -14,7 +14,7 @@ import numpy as np
 
 from memorization import claims, data, files
 from memorization.experiments import conv
-from memorization.provenance import config_hash
+from memorization.config import settings_digest
 
 CLAIM = "c8"
 STATEMENT = (
@@ -26,11 +26,10 @@ MEASUREMENT_KEYS = ("n_test_starts", "n_noise_starts", "iterations", "tol", "eps
 
 
 def run_key(settings: dict) -> str:
-    schedule = config_hash([settings["optimizer"], settings["float_dtype"], settings["negative_slope"],
-                            settings["use_bias"], settings["upsampling"], settings["side"]])[:6]
     return (
         f"convnl-{settings['net']}-D{settings['stages']}-c{settings['channels']}-n{settings['n']}-"
-        f"{conv.SHORT_INITS[settings['initializer']]}-s{settings['seed']}-{schedule}"
+        f"{conv.SHORT_INITS[settings['initializer']]}-s{settings['seed']}-"
+        f"{settings_digest(settings)}"
     )
 
 
