@@ -39,3 +39,18 @@ def keras_float64():
     keras = configure(backend=os.environ["KERAS_BACKEND"], threads=1, seed=0, float_dtype="float64")
     yield keras
     keras.config.set_floatx("float32")
+
+
+def pytest_terminal_summary(terminalreporter):
+    """The fault-injection table (tests/faults): one row per case that recorded a ``fault`` line."""
+    rows = []
+    for outcome in ("passed", "failed"):
+        for report in terminalreporter.stats.get(outcome, []):
+            if getattr(report, "when", None) != "call":
+                continue
+            rows += [value for name, value in getattr(report, "user_properties", []) if name == "fault"]
+    if not rows:
+        return
+    terminalreporter.section("fault table")
+    for row in rows:
+        terminalreporter.write_line(row)

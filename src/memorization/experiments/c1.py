@@ -141,6 +141,8 @@ def train(settings: dict, inputs: dict, outputs: dict, log, options=None) -> dic
 def measure(settings: dict, inputs: dict, outputs: dict, log) -> dict:
     import keras
 
+    from memorization.models import load_model
+
     from memorization.models.linear import weight_matrix
 
     arrays = data.load_prepared(inputs["data"], settings["dataset"])
@@ -148,7 +150,7 @@ def measure(settings: dict, inputs: dict, outputs: dict, log) -> dict:
         training = json.load(stream)
     positions = np.asarray(training["positions"])
     images = data.to_unit_interval_rows(arrays["x"][positions], "float64")
-    model = keras.saving.load_model(inputs["model"])
+    model = load_model(inputs["model"])
     weights = weight_matrix(model)
     w0 = initial_weights(settings, images.shape[1])
 

@@ -103,6 +103,8 @@ def measure(settings: dict, inputs: dict, outputs: dict, log) -> dict:
 
     import keras
 
+    from memorization.models import load_model
+
     from memorization.analysis.iteration import iterate_to_fixed_point, match_to_examples, nearest_examples, rms_distance
 
     arrays = data.load_prepared(inputs["data"], settings["dataset"])
@@ -111,7 +113,7 @@ def measure(settings: dict, inputs: dict, outputs: dict, log) -> dict:
     images = colour_images(arrays["x"][np.asarray(training["positions"])], settings["side"])
     shape = images.shape[1:]
     train_rows = images.reshape(len(images), -1)
-    apply = image_map(keras.saving.load_model(inputs["model"]), shape)
+    apply = image_map(load_model(inputs["model"]), shape)
     rng = np.random.default_rng([settings["seed"], 8])
     test_positions = data.select_indices(arrays, settings["n_test_starts"], settings["seed"], split=data.TEST)
     starts = {
