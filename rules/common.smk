@@ -10,7 +10,8 @@ from memorization.layout import Layout
 from memorization.registry import CLAIMS_CATEGORY
 
 try:
-    for configfile_path in workflow.configfiles:  # duplicate keys: YAML silently keeps the last
+    # Duplicate keys, which YAML would silently resolve to the last one, stop the run.
+    for configfile_path in workflow.configfiles:
         read_config_file(configfile_path)
     # Every default of the schema is filled in here, inside claim sections too, so the library
     # reads complete settings and holds no second copy of a default.

@@ -506,3 +506,9 @@ def test_fault(name, tmp_path, monkeypatch, small, record_property):
     line = f"FAULT | {name} | {first.replace(str(tmp_path) + '/', '')} | partial: none | recovers: yes"
     record_property("fault", line)
     print(line)
+
+
+def test_at_least_thirty_cases_in_all():
+    from test_workflow_faults import WORKFLOW_CASES
+
+    assert len(CASES) + len(WORKFLOW_CASES) >= 30
