@@ -6,12 +6,15 @@ import os
 
 from snakemake.exceptions import WorkflowError
 
-from memorization.config import fill_defaults
+from memorization.config import fill_defaults, read_config_file
 from memorization.errors import MemorizationError
 from memorization.layout import Layout
 from memorization.registry import CLAIMS_CATEGORY
 
 try:
+    # Duplicate keys, which YAML would silently resolve to the last one, stop the run.
+    for configfile_path in workflow.configfiles:
+        read_config_file(configfile_path)
     # Every default of the schema is filled in here, inside claim sections too, so the library
     # reads complete settings and holds no second copy of a default.
     fill_defaults(config, f"{workflow.basedir}/config/schema/config.schema.yaml")

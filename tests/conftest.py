@@ -51,3 +51,18 @@ def complete_section():
         return fill_defaults(dict(section), REPO / "config" / "schema" / f"{claim}.schema.yaml")
 
     return complete
+
+
+def pytest_terminal_summary(terminalreporter):
+    """The fault-injection table (tests/faults): one row per case that recorded a ``fault`` line."""
+    rows = []
+    for outcome in ("passed", "failed"):
+        for report in terminalreporter.stats.get(outcome, []):
+            if getattr(report, "when", None) != "call":
+                continue
+            rows += [value for name, value in getattr(report, "user_properties", []) if name == "fault"]
+    if not rows:
+        return
+    terminalreporter.section("fault table")
+    for row in rows:
+        terminalreporter.write_line(row)

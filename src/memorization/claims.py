@@ -61,12 +61,36 @@ def record_claim(
 
 
 def read_records(paths: list) -> list[dict]:
-    """The JSON metrics records of a claim's runs, in the order of ``paths``."""
-    records = []
-    for path in paths:
-        with open(path) as stream:
-            records.append(json.load(stream))
-    return records
+    """The JSON metrics records of a claim's runs, in the order of ``paths``.
+
+    A missing, unreadable, truncated or corrupt record raises `ResultsError` naming the file.
+    """
+    return [read_record(path) for path in paths]
+
+
+def read_record(path) -> dict:
+    from memorization.errors import ResultsError
+
+    remeasure = f"rerun its measure job (snakemake <target> --forcerun measure, or delete {path} and rerun)"
+    if Path(path).is_dir():
+        raise ResultsError(f"metrics file {path} is a directory, not a JSON file; remove it, then {remeasure}")
+    try:
+        with open(path, encoding="utf-8") as stream:
+            record = json.load(stream)
+    except FileNotFoundError:
+        raise ResultsError(f"metrics file {path} does not exist; {remeasure}") from None
+    except PermissionError:
+        raise ResultsError(f"cannot read metrics file {path}: permission denied; make it readable (chmod u+r)") from None
+    except json.JSONDecodeError as error:
+        raise ResultsError(
+            f"metrics file {path} is truncated or corrupt ({error.msg} at line {error.lineno} column {error.colno}); "
+            f"{remeasure}"
+        ) from None
+    except UnicodeDecodeError:
+        raise ResultsError(f"metrics file {path} is not UTF-8 text (corrupt); {remeasure}") from None
+    if not isinstance(record, dict) or not isinstance(record.get("metrics"), dict) or "settings" not in record:
+        raise ResultsError(f"metrics file {path} lacks its settings or metrics; {remeasure}")
+    return record
 
 
 def tidy_metrics(records: list[dict], run_columns) -> pd.DataFrame:

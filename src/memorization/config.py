@@ -65,19 +65,125 @@ def schema_validator(schema_path, validator_class=None):
     return validator_class(schema, registry=Registry(retrieve=retrieve))
 
 
-def check_config_file(config_path, schema_path) -> None:
-    """Raise ConfigError with one line naming the first bad key of a config file."""
-    import jsonschema
+def read_config_file(config_path) -> dict:
+    """The mapping in a YAML config file, read strictly.
+
+    Raises `ConfigError` with one line naming the file for a missing or unreadable file, a YAML
+    syntax error (with its line and column), a key given twice in one mapping (plain YAML keeps
+    the last silently; the line names the key's path and both lines) and a top level that is
+    not a mapping.
+    """
     import yaml
 
     from memorization.errors import ConfigError
 
-    with open(config_path) as stream:
-        config = yaml.safe_load(stream)
+    try:
+        with open(config_path, encoding="utf-8") as stream:
+            text = stream.read()
+    except FileNotFoundError:
+        raise ConfigError(f"{config_path}: no such file") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{config_path}: is a directory, not a config file") from None
+    except PermissionError:
+        raise ConfigError(f"{config_path}: permission denied") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{config_path}: not UTF-8 text") from None
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        _check_unique_keys(node, config_path)
+        config = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f"line {mark.line + 1} column {mark.column + 1}: " if mark else ""
+        problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+        raise ConfigError(f"{config_path}: {where}invalid YAML: {problem}") from None
+    if not isinstance(config, dict):
+        raise ConfigError(f"{config_path}: the top level must be a mapping of settings, got {type(config).__name__}")
+    return config
+
+
+def _check_unique_keys(node, config_path, prefix: str = "", seen_nodes=None) -> None:
+    import yaml
+
+    from memorization.errors import ConfigError
+
+    seen_nodes = set() if seen_nodes is None else seen_nodes
+    if node is None or id(node) in seen_nodes:  # an anchor's node is checked once
+        return
+    seen_nodes.add(id(node))
+    if isinstance(node, yaml.MappingNode):
+        lines = {}
+        for key_node, value_node in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue
+            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else str(key_node)
+            path = f"{prefix}.{key}" if prefix else str(key)
+            line = key_node.start_mark.line + 1
+            if key in lines:
+                raise ConfigError(
+                    f"{config_path}: line {line}: duplicate key {path} (first given at line {lines[key]}); "
+                    "YAML would silently keep the last one, so remove one of them"
+                )
+            lines[key] = line
+            _check_unique_keys(value_node, config_path, path, seen_nodes)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            _check_unique_keys(item, config_path, f"{prefix}[{index}]", seen_nodes)
+
+
+def check_finite(config, prefix: str = "") -> None:
+    """Raise `ConfigError` naming the first NaN or infinite number anywhere in ``config``.
+
+    JSON Schema's ``minimum``/``exclusiveMinimum`` let NaN through (every comparison with it is
+    false), and YAML reads ``.nan`` and ``.inf`` as numbers, so they are refused here.
+    """
+    import math
+
+    from memorization.errors import ConfigError
+
+    if isinstance(config, dict):
+        for key, value in config.items():
+            check_finite(value, f"{prefix}.{key}" if prefix else str(key))
+    elif isinstance(config, list):
+        for index, value in enumerate(config):
+            check_finite(value, f"{prefix}[{index}]")
+    elif isinstance(config, float) and not math.isfinite(config):
+        raise ConfigError(f"invalid config: key {prefix or '<top level>'}: {config} is not a finite number")
+
+
+def check_config_file(config_path, schema_path) -> None:
+    """Raise ConfigError with one line naming the file and the first bad key of a config file."""
+    import jsonschema
+
+    from memorization.errors import ConfigError
+
+    config = read_config_file(config_path)
+    try:
+        check_finite(config)
+    except ConfigError as error:
+        raise ConfigError(f"{config_path}: {error}") from None
     try:
         schema_validator(schema_path).validate(config)
     except jsonschema.ValidationError as error:
         raise ConfigError(f"{config_path}: {describe_validation_error(error)}") from None
+
+
+# Hex digits of the settings digest that ends every run and model key.
+KEY_DIGEST_LENGTH = 8
+
+
+def settings_digest(settings, length: int = KEY_DIGEST_LENGTH) -> str:
+    """A short hash of every setting in ``settings``, the end of a run or model key.
+
+    Mapping keys are sorted first, so YAML key order never changes it; list order does (it is
+    part of the setting). Any changed value, added or removed key changes the digest, so a
+    readable key prefix cannot leave a setting out.
+    """
+    import hashlib
+    import json
+
+    payload = json.dumps(settings, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(payload.encode()).hexdigest()[:length]
 
 
 def canonical(value):
@@ -124,6 +230,7 @@ def fill_defaults(config: dict, schema_path) -> dict:
 
     from memorization.errors import ConfigError
 
+    check_finite(config)
     validator = schema_validator(schema_path, _filling_validator_class())
     try:
         validator.validate(config)

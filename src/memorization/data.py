@@ -45,11 +45,50 @@ def spec_of(name: str) -> DatasetSpec:
         raise DataError(f"unknown data set {name!r}; choose one of {', '.join(DATASETS)}") from None
 
 
-def read_npz(path: str | os.PathLike) -> dict[str, np.ndarray]:
-    """Read the four mirror arrays from ``path``; any unreadable file becomes a DataError."""
+NPZ_MAGIC = b"PK"  # an .npz is a zip archive
+NPY_MAGIC = b"\x93NUMPY"  # a single array saved with numpy.save
+MIRROR_REMEDY = "copy it again from the mirror"
+
+
+def prepared_remedy(path) -> str:
+    return f"rerun the data rule (snakemake <target> --forcerun prepare_data, or delete {path} and rerun)"
+
+
+def _what_it_is(head: bytes) -> str:
+    """What a file that is not a zip archive looks like, from its first bytes."""
+    text = head.lstrip().lower()
+    if not head:
+        return "an empty file"
+    if text.startswith((b"<!doctype html", b"<html", b"<head", b"<?xml")) or b"<html" in text[:512]:
+        return "an HTML page (e.g. an error page saved by a failed download)"
+    return f"not a zip archive (it starts with {head[:8]!r})"
+
+
+def read_npz(path: str | os.PathLike, remedy: str = MIRROR_REMEDY) -> dict[str, np.ndarray]:
+    """Read the four mirror arrays from ``path``; any unreadable file becomes a DataError.
+
+    ``remedy`` is what the message tells the user to do about a damaged file: copy a mirror file
+    again, or rerun the data rule for a prepared one.
+    """
     path = Path(path)
-    if not path.is_file():
+    if path.is_dir():
+        raise DataError(f"data file {path} is a directory, not an .npz file; remove it, then {remedy}")
+    if not path.exists():
         raise DataError(f"data file {path} does not exist; check data_mirror or rerun the data rule")
+    try:
+        with open(path, "rb") as stream:
+            head = stream.read(512)
+    except PermissionError:
+        raise DataError(f"cannot read data file {path}: permission denied; make it readable (chmod u+r)") from None
+    except OSError as error:
+        raise DataError(f"cannot read data file {path}: {error.strerror or error}") from None
+    if head.startswith(NPY_MAGIC):
+        raise DataError(
+            f"{path} is a single .npy array saved under an .npz name, not an .npz archive of "
+            f"{', '.join(ARRAYS)}; write it with numpy.savez, or {remedy}"
+        )
+    if not head.startswith(NPZ_MAGIC):
+        raise DataError(f"{path} is not an npz file: it is {_what_it_is(head)}; {remedy}")
     try:
         with np.load(path, allow_pickle=False) as archive:
             missing = [key for key in ARRAYS if key not in archive.files]
@@ -58,10 +97,12 @@ def read_npz(path: str | os.PathLike) -> dict[str, np.ndarray]:
             return {key: archive[key] for key in ARRAYS}
     except DataError:
         raise
+    except PermissionError:
+        raise DataError(f"cannot read data file {path}: permission denied; make it readable (chmod u+r)") from None
     except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError) as error:
+        cause = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise DataError(
-            f"{path} is not a readable .npz file ({type(error).__name__}: {error}); "
-            "it is truncated or corrupt: copy it again from the mirror"
+            f"{path} is truncated or corrupt ({type(error).__name__}: {cause}); {remedy}"
         ) from None
 
 
@@ -110,6 +151,9 @@ def validate(arrays: dict[str, np.ndarray], name: str, origin: str = "") -> None
     spec = spec_of(name)
     where = f"{name} ({origin})" if origin else name
     x, y, split, index = (arrays[key] for key in ARRAYS)
+    for key in ("y", "split", "index"):
+        if not np.issubdtype(arrays[key].dtype, np.integer):
+            raise DataError(f"{where}: array {key} must hold integers, got dtype {arrays[key].dtype}")
     if x.dtype != np.uint8:
         raise DataError(f"{where}: images must be uint8 0..255, got dtype {x.dtype}")
     if x.ndim != 1 + len(spec.image_shape) or tuple(x.shape[1:]) != spec.image_shape:
@@ -151,7 +195,7 @@ def prepare(name: str, mirror: str | os.PathLike | None, out_path: str | os.Path
 
 
 def load_prepared(path: str | os.PathLike, name: str) -> dict[str, np.ndarray]:
-    arrays = read_npz(path)
+    arrays = read_npz(path, remedy=prepared_remedy(path))
     validate(arrays, name, str(path))
     return arrays
 

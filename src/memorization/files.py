@@ -34,6 +34,12 @@ def atomic_output(path: str | os.PathLike) -> Iterator[Path]:
     try:
         yield temporary
         os.replace(temporary, path)
+    except OSError as error:
+        temporary.unlink(missing_ok=True)
+        if error.errno is not None and error.filename in (None, str(temporary)):
+            # A full disk while writing names no file, or the temporary one: name the output.
+            raise type(error)(error.errno, error.strerror, str(path)) from error
+        raise
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise

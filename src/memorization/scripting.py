@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Callable
 
 from memorization import files, provenance
-from memorization.errors import MemorizationError
+from memorization.errors import MemorizationError, environment_cause
 
 class StepLog:
     """Appends timestamped lines to the job's log file, flushing each so progress is visible."""
@@ -63,7 +63,14 @@ def run_job(
     message on stderr with exit status 1, so Snakemake removes the job's outputs and shows
     the cause.
     """
-    log = StepLog(log_path)
+    try:
+        log = StepLog(log_path)
+    except OSError as error:
+        cause = environment_cause(error)
+        if cause is None:
+            raise
+        print(f"error: cannot write {_relative(error.filename or log_path)}: {cause}", file=sys.stderr, flush=True)
+        sys.exit(1)
     started = provenance.now()
     try:
         if uses_keras:
@@ -92,11 +99,49 @@ def run_job(
             files.write_json(outputs["provenance"], record)
         log(f"{label}: done")
     except MemorizationError as error:
-        log(f"error: {error}")
-        print(f"error: {error}", file=sys.stderr, flush=True)
-        sys.exit(1)
+        fail(log, str(error))
+    except OSError as error:
+        # A full disk, a read-only or forbidden results folder: no code can fix it, so one line.
+        cause = environment_cause(error)
+        if cause is None:
+            raise
+        fail(log, environment_message(error, cause, outputs))
     finally:
         log.close()
+
+
+def fail(log: StepLog, message: str) -> None:
+    """Write ``error: message`` to the job log and to stderr, then exit with status 1."""
+    message = " ".join(message.split("\n"))
+    try:
+        log(f"error: {message}")
+    except OSError:
+        pass  # the log itself may be on the full or read-only disk
+    print(f"error: {message}", file=sys.stderr, flush=True)
+    sys.exit(1)
+
+
+def environment_message(error: OSError, cause: str, outputs: dict) -> str:
+    """``cannot write PATH: cause`` for an OSError of the environment (disk full, read-only, denied).
+
+    Names the file in the error, or else the job's first output. A file that is not beside an
+    output (an input it could not open) is ``cannot read``.
+    """
+    output_paths = [str(path) for value in outputs.values() for path in (value if isinstance(value, list) else [value])]
+    path = error.filename or (output_paths[0] if output_paths else None)
+    if path is None:
+        return f"cannot write the job's outputs: {cause}"
+    folders = {Path(output).resolve().parent for output in output_paths}
+    target = Path(path).resolve()
+    writing = any(target == folder or target.is_relative_to(folder) for folder in folders)
+    return f"{'cannot write' if writing else 'cannot read'} {_relative(path)}: {cause}"
+
+
+def _relative(path) -> str:
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
 
 
 def named(snakemake_files) -> dict:

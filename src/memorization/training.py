@@ -38,7 +38,7 @@ from typing import Callable
 
 import numpy as np
 
-from memorization.errors import ConfigError, TrainingDivergedError
+from memorization.errors import ConfigError, MemorizationError, TrainingDivergedError
 from memorization.files import atomic_output
 
 # The per-step loss buffer of one compiled call has a static size (XLA needs static shapes).
@@ -522,6 +522,10 @@ def load_checkpoint(path: Path, model, optimizer, fingerprint: str) -> dict:
     return meta
 
 
+class CheckpointPathError(MemorizationError):
+    """The checkpoint file's path is taken by something that is not a file."""
+
+
 class Checkpointer:
     """One run's checkpoint file: resume from it, save it on schedule, save it once more at the end.
 
@@ -548,6 +552,11 @@ class Checkpointer:
         """
         if self.file is None:
             return 0, [], 0.0
+        if self.file.is_dir():
+            raise CheckpointPathError(
+                f"checkpoint path {self.file} is a directory, not a checkpoint file; remove it (rm -r {self.file}) "
+                "and rerun"
+            )
         self.fingerprint = _fingerprint(self.model, self.optimizer, inputs, targets, schedule_config)
         if not self.file.exists():
             return 0, [], 0.0

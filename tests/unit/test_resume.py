@@ -23,10 +23,34 @@ from conftest import REPO
 
 pytestmark = pytest.mark.workflow
 WORKFLOW_FILES = ["Snakefile", "rules", "scripts", "config", "report", "environment.yml"]
-RUN = "linear-w0zeros-adam-n3-s0"
-MODEL = f"c1-{RUN}"  # C1 runs train a model of their own, keyed <claim>-<run>
 STEPS = 1000
 CHECKPOINT_EVERY = 100
+
+
+def resume_config() -> dict:
+    config = yaml.safe_load((REPO / "config" / "test.yaml").read_text())
+    # One C1 run long enough to be killed between two checkpoints; no other claim.
+    config = {key: value for key, value in config.items() if not (key.startswith("c") and key[1:].isdigit())}
+    config["c1"] = yaml.safe_load((REPO / "config" / "test.yaml").read_text())["c1"]
+    config["c1"].update(n_train=[3], inits=["zeros"], optimizers=["adam"], seeds=[0])
+    config["c1"]["adam"] = {"learning_rate": 1.0e-3, "max_steps": STEPS}
+    config["training"] = {"checkpoint_every": CHECKPOINT_EVERY, "checkpoint_seconds": None, "progress_seconds": 1}
+    return config
+
+
+def the_run() -> tuple[str, str]:
+    """(run key, model key) of the one C1 run; keys end with a digest of the settings."""
+    import copy
+
+    from memorization.config import fill_defaults
+    from memorization.layout import Layout
+
+    layout = Layout(fill_defaults(copy.deepcopy(resume_config()), REPO / "config" / "schema" / "config.schema.yaml"))
+    (run, model), = layout.run_models["c1"].items()
+    return run, model
+
+
+RUN, MODEL = the_run()
 
 
 def workflow_copy(target: Path) -> Path:
@@ -37,14 +61,7 @@ def workflow_copy(target: Path) -> Path:
             shutil.copytree(source, target / name, ignore=shutil.ignore_patterns("__pycache__"))
         else:
             shutil.copy2(source, target / name)
-    config = yaml.safe_load((REPO / "config" / "test.yaml").read_text())
-    # One C1 run long enough to be killed between two checkpoints; no other claim.
-    config = {key: value for key, value in config.items() if not (key.startswith("c") and key[1:].isdigit())}
-    config["c1"] = yaml.safe_load((REPO / "config" / "test.yaml").read_text())["c1"]
-    config["c1"].update(n_train=[3], inits=["zeros"], optimizers=["adam"], seeds=[0])
-    config["c1"]["adam"] = {"learning_rate": 1.0e-3, "max_steps": STEPS}
-    config["training"] = {"checkpoint_every": CHECKPOINT_EVERY, "checkpoint_seconds": None, "progress_seconds": 1}
-    (target / "config" / "resume.yaml").write_text(yaml.safe_dump(config))
+    (target / "config" / "resume.yaml").write_text(yaml.safe_dump(resume_config()))
     return target
 
 

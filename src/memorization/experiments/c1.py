@@ -14,6 +14,7 @@ import math
 import numpy as np
 
 from memorization import claims, data, files
+from memorization.config import settings_digest
 from memorization.analysis.linalg import (
     gd_convergence_rate,
     relative_frobenius_distance,
@@ -30,8 +31,12 @@ EXAMPLES_SHOWN = 4
 NOISE_SHOWN = 2
 
 
-def run_key(n: int, init: str, optimizer: str, seed: int) -> str:
-    return f"linear-w0{init}-{optimizer}-n{n}-s{seed}"
+def run_key(settings: dict) -> str:
+    """Readable prefix, then the digest of every run setting (all of them shape the trained model)."""
+    return (
+        f"linear-w0{settings['init']}-{settings['optimizer']}-n{settings['n']}-s{settings['seed']}"
+        f"-{settings_digest(settings)}"
+    )
 
 
 def expand_runs(section: dict, seed: int) -> dict[str, dict]:
@@ -39,7 +44,7 @@ def expand_runs(section: dict, seed: int) -> dict[str, dict]:
     for n, init, optimizer, run_seed in itertools.product(
         section["n_train"], section["inits"], section["optimizers"], section["seeds"]
     ):
-        runs[run_key(n, init, optimizer, run_seed)] = {
+        settings = {
             "claim": CLAIM,
             "dataset": section["dataset"],
             "n": n,
@@ -52,6 +57,7 @@ def expand_runs(section: dict, seed: int) -> dict[str, dict]:
             "n_test_images": section["n_test_images"],
             "n_noise": section["n_noise"],
         }
+        runs[run_key(settings)] = settings
     return runs
 
 
@@ -121,7 +127,7 @@ def train(settings: dict, inputs: dict, outputs: dict, log, options=None) -> dic
         optimizer=optimizer,
         max_steps=schedule["max_steps"],
         loss_threshold=settings["optimizer_settings"]["loss_threshold"],
-        run_name=run_key(settings["n"], settings["init"], settings["optimizer"], settings["seed"]),
+        run_name=run_key(settings),
         log=log,
         options=options,
     )
@@ -135,6 +141,8 @@ def train(settings: dict, inputs: dict, outputs: dict, log, options=None) -> dic
 def measure(settings: dict, inputs: dict, outputs: dict, log) -> dict:
     import keras
 
+    from memorization.models import load_model
+
     from memorization.models.linear import weight_matrix
 
     arrays = data.load_prepared(inputs["data"], settings["dataset"])
@@ -142,7 +150,7 @@ def measure(settings: dict, inputs: dict, outputs: dict, log) -> dict:
         training = json.load(stream)
     positions = np.asarray(training["positions"])
     images = data.to_unit_interval_rows(arrays["x"][positions], "float64")
-    model = keras.saving.load_model(inputs["model"])
+    model = load_model(inputs["model"])
     weights = weight_matrix(model)
     w0 = initial_weights(settings, images.shape[1])
 
@@ -194,7 +202,7 @@ def measure(settings: dict, inputs: dict, outputs: dict, log) -> dict:
 
 def summarize(settings: dict, inputs: dict, outputs: dict, log) -> None:
     def run_columns(run: dict) -> dict:
-        return {"run": run_key(run["n"], run["init"], run["optimizer"], run["seed"]),
+        return {"run": run_key(run),
                 **{name: run[name] for name in ("n", "init", "optimizer", "seed")}}
 
     table = claims.tidy_metrics(claims.read_records(inputs["metrics"]), run_columns)

@@ -18,6 +18,7 @@ import math
 import numpy as np
 
 from memorization import claims, data, files
+from memorization.config import settings_digest
 from memorization.analysis.linalg import gd_convergence_rate
 from memorization.analysis.span import (
     inverse_nonlinearity,
@@ -37,14 +38,18 @@ STATEMENT = (
 EXAMPLES_SHOWN = 4
 
 
-def run_key(n: int, nonlinearity: str, optimizer: str, seed: int) -> str:
-    return f"single-{nonlinearity}-{optimizer}-n{n}-s{seed}"
+def run_key(settings: dict) -> str:
+    """Readable prefix, then the digest of every run setting (all of them shape the trained model)."""
+    return (
+        f"single-{settings['nonlinearity']}-{settings['optimizer']}-n{settings['n']}-s{settings['seed']}"
+        f"-{settings_digest(settings)}"
+    )
 
 
 def expand_runs(section: dict, seed: int) -> dict[str, dict]:
     runs = {}
     for n, optimizer, run_seed in itertools.product(section["n_train"], section["optimizers"], section["seeds"]):
-        runs[run_key(n, section["nonlinearity"], optimizer, seed + run_seed)] = {
+        settings = {
             "claim": CLAIM,
             "dataset": section["dataset"],
             "n": n,
@@ -58,6 +63,7 @@ def expand_runs(section: dict, seed: int) -> dict[str, dict]:
             "n_test_images": section["n_test_images"],
             "n_noise": section["n_noise"],
         }
+        runs[run_key(settings)] = settings
     return runs
 
 
@@ -111,7 +117,7 @@ def train(settings: dict, inputs: dict, outputs: dict, log, options=None) -> dic
     result = fit_full_batch(
         model, images, images, optimizer=optimizer, max_steps=optimizer_settings["max_steps"],
         loss_threshold=optimizer_settings["loss_threshold"],
-        run_name=run_key(settings["n"], settings["nonlinearity"], settings["optimizer"], settings["seed"]), log=log,
+        run_name=run_key(settings), log=log,
         options=options,
     )
     summary = save_training_run(
@@ -195,7 +201,7 @@ def measure(settings: dict, inputs: dict, outputs: dict, log) -> dict:
 
 def summarize(settings: dict, inputs: dict, outputs: dict, log) -> None:
     def run_columns(run: dict) -> dict:
-        return {"run": run_key(run["n"], run["nonlinearity"], run["optimizer"], run["seed"]),
+        return {"run": run_key(run),
                 **{name: run[name] for name in ("n", "nonlinearity", "optimizer", "seed")}}
 
     table = claims.tidy_metrics(claims.read_records(inputs["metrics"]), run_columns)

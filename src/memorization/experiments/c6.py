@@ -15,7 +15,7 @@ import pandas as pd
 from memorization import claims
 from memorization.analysis.operator import minimal_memorizing_depths, stride1_receptive_field_depth
 from memorization.experiments import conv
-from memorization.provenance import config_hash
+from memorization.config import settings_digest
 
 CLAIM = "c6"
 STATEMENT = (
@@ -25,10 +25,10 @@ STATEMENT = (
 
 
 def run_key(settings: dict) -> str:
-    schedule = config_hash([settings["optimizer"], settings["float_dtype"], settings["image_seed"]])[:6]
     return (
         f"lin1-s{settings['side']}-L{settings['depth']}-n{settings['n']}-"
-        f"{conv.SHORT_INITS[settings['initializer']]}-s{settings['seed']}-{schedule}"
+        f"{conv.SHORT_INITS[settings['initializer']]}-s{settings['seed']}-"
+        f"{settings_digest(settings)}"
     )
 
 

@@ -14,7 +14,7 @@ import pandas as pd
 from memorization import claims
 from memorization.experiments import conv
 from memorization.experiments.c6 import l_star_rows
-from memorization.provenance import config_hash
+from memorization.config import settings_digest
 
 CLAIM = "c7"
 STATEMENT = (
@@ -24,10 +24,10 @@ STATEMENT = (
 
 
 def run_key(settings: dict) -> str:
-    schedule = config_hash([settings["optimizer"], settings["float_dtype"], settings["image_seed"], settings["upsampling"]])[:6]
     return (
         f"down-s{settings['side']}-k{settings['stages']}-c{settings['channels']}-n{settings['n']}-"
-        f"{conv.SHORT_INITS[settings['initializer']]}-s{settings['seed']}-{schedule}"
+        f"{conv.SHORT_INITS[settings['initializer']]}-s{settings['seed']}-"
+        f"{settings_digest(settings)}"
     )
 
 

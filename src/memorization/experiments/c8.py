@@ -14,7 +14,7 @@ import numpy as np
 
 from memorization import claims, data, files
 from memorization.experiments import conv
-from memorization.provenance import config_hash
+from memorization.config import settings_digest
 
 CLAIM = "c8"
 STATEMENT = (
@@ -26,11 +26,10 @@ MEASUREMENT_KEYS = ("n_test_starts", "n_noise_starts", "iterations", "tol", "eps
 
 
 def run_key(settings: dict) -> str:
-    schedule = config_hash([settings["optimizer"], settings["float_dtype"], settings["negative_slope"],
-                            settings["use_bias"], settings["upsampling"], settings["side"]])[:6]
     return (
         f"convnl-{settings['net']}-D{settings['stages']}-c{settings['channels']}-n{settings['n']}-"
-        f"{conv.SHORT_INITS[settings['initializer']]}-s{settings['seed']}-{schedule}"
+        f"{conv.SHORT_INITS[settings['initializer']]}-s{settings['seed']}-"
+        f"{settings_digest(settings)}"
     )
 
 
@@ -104,6 +103,8 @@ def measure(settings: dict, inputs: dict, outputs: dict, log) -> dict:
 
     import keras
 
+    from memorization.models import load_model
+
     from memorization.analysis.iteration import iterate_to_fixed_point, match_to_examples, nearest_examples, rms_distance
 
     arrays = data.load_prepared(inputs["data"], settings["dataset"])
@@ -112,7 +113,7 @@ def measure(settings: dict, inputs: dict, outputs: dict, log) -> dict:
     images = colour_images(arrays["x"][np.asarray(training["positions"])], settings["side"])
     shape = images.shape[1:]
     train_rows = images.reshape(len(images), -1)
-    apply = image_map(keras.saving.load_model(inputs["model"]), shape)
+    apply = image_map(load_model(inputs["model"]), shape)
     rng = np.random.default_rng([settings["seed"], 8])
     test_positions = data.select_indices(arrays, settings["n_test_starts"], settings["seed"], split=data.TEST)
     starts = {

@@ -151,13 +151,15 @@ def measure_linear(settings: dict, inputs: dict, outputs: dict, log, claim: str)
     """Operator, linearity check and eigen statistics of one trained linear conv autoencoder."""
     import keras
 
+    from memorization.models import load_model
+
     from memorization.analysis import operator as op
 
     arrays = data.load_prepared(inputs["data"], settings["dataset"])
     with open(inputs["training"]) as stream:
         training = json.load(stream)
     images = grey_images(arrays["x"][np.asarray(training["positions"])], settings["side"])
-    model = keras.saving.load_model(inputs["model"])
+    model = load_model(inputs["model"])
     apply = op.model_function(model)
     shape = images.shape[1:]
     linearity = op.check_linearity(apply, shape, dtype=settings["float_dtype"], seed=settings["seed"])

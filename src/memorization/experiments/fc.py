@@ -15,7 +15,7 @@ import pandas as pd
 
 from memorization import claims, data, files
 from memorization.errors import ConfigError
-from memorization.provenance import config_hash
+from memorization.config import settings_digest
 
 CLAIM = "fc"
 MODEL_KEYS = (
@@ -36,14 +36,14 @@ def model_settings(block: dict, seed: int, **overrides) -> dict:
 
 
 def model_key(settings: dict) -> str:
-    """Readable key of a model; the suffix hashes the training schedule so changing it makes a new key."""
-    schedule = {key: settings[key] for key in ("float_dtype", "optimizer", "learning_rate", "loss_threshold", "max_steps")}
+    """Readable key of a model; the suffix is the digest of every model setting, so changing any
+    of them (not only those in the prefix) makes a new key."""
     prefix = "mlp" if settings["dataset"] == "mnist" else f"mlp-{settings['dataset']}"
     bias = "-bias" if settings["use_bias"] else ""
     return (
         f"{prefix}-{SHORT_NAMES[settings['nonlinearity']]}-w{settings['width']}-d{settings['depth']}"
         f"-n{settings['n_train']}-{SHORT_INITS[settings['initializer']]}{bias}-s{settings['seed']}"
-        f"-{config_hash(schedule)[:6]}"
+        f"-{settings_digest(settings)}"
     )
 
 

@@ -177,5 +177,9 @@ def build_single_layer(
 
 
 def load_model(path) -> keras.Model:
-    """Load a saved autoencoder; importing this module registered its custom activations."""
-    return keras.saving.load_model(path)
+    """Load a saved autoencoder; importing this module registered its custom activations.
+
+    Errors are one line naming the file (see `memorization.models.load_model`)."""
+    from memorization.models import load_model as load
+
+    return load(path)
