@@ -46,14 +46,17 @@ def claims_csv(rows, intervals=None) -> str:
 
 
 def results_folder(root: Path, rows=ROWS, config=CONFIG, packages=PACKAGES, intervals=None) -> Path:
-    """A hand-made results/<scale>/ folder: claims.csv, config.yaml and two provenance records."""
+    """A hand-made results/<scale>/ folder: claims.csv, config.yaml and provenance records of a
+    trained model and of a measurement."""
     root.mkdir(parents=True)
     (root / "claims.csv").write_text(claims_csv(rows, intervals))
     (root / "config.yaml").write_text("# The exact config of this run.\n" + yaml.safe_dump(config, sort_keys=False))
-    for run_key in ("c1/linear-w0zeros-gd-n3-s0", "c3/mlp-selu-w16-d2-n3-fanin-s0-51bcac"):
-        record = root / "runs" / run_key / "provenance.json"
+    records = {"models/c1-linear-w0zeros-gd-n3-s0/provenance.json": "train",
+               "runs/c3/mlp-selu-w16-d2-n3-fanin-s0-51bcac/metrics.provenance.json": "measure"}
+    for name, step in records.items():
+        record = root / name
         record.parent.mkdir(parents=True)
-        record.write_text(json.dumps({"step": "train", "packages": packages}))
+        record.write_text(json.dumps({"step": step, "packages": packages}))
     return root
 
 
