@@ -3,6 +3,7 @@
 import functools
 
 from memorization.scripting import experiment_step, named, run_job
+from memorization.supervision import supervised
 from memorization.training import TrainingOptions, remove_checkpoints
 
 model = snakemake.wildcards.model
@@ -12,8 +13,10 @@ settings = snakemake.params.settings
 # config, not params: checkpoint and progress intervals do not change results, so changing
 # them must not trigger a rerun.
 options = TrainingOptions.for_job(snakemake.output.model, snakemake.config["training"])
+# One process per model, and none that outlives its Snakemake (see memorization.supervision).
+train = functools.partial(experiment_step(settings["claim"], "train"), options=options)
 run_job(
-    functools.partial(experiment_step(settings["claim"], "train"), options=options),
+    supervised(train, options.checkpoint_dir.parent, f"train {model}"),
     label=f"train {model}",
     settings=settings,
     runtime=snakemake.params.runtime,

@@ -54,7 +54,7 @@ RUN, MODEL = the_run()
 
 
 def workflow_copy(target: Path) -> Path:
-    target.mkdir(parents=True)
+    target.mkdir(parents=True, exist_ok=True)
     for name in WORKFLOW_FILES:
         source = REPO / name
         if source.is_dir():
@@ -99,13 +99,19 @@ def outputs(workdir: Path) -> tuple[dict, pd.DataFrame, dict]:
     return metrics, history, weights
 
 
-def test_kill_9_mid_training_then_rerun_resumes_and_matches_an_uninterrupted_run(tmp_path):
-    reference = workflow_copy(tmp_path / "uninterrupted")
-    finished = run_to_end(reference)
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory) -> Path:
+    """The same run, uninterrupted."""
+    workdir = workflow_copy(tmp_path_factory.mktemp("resume") / "uninterrupted")
+    finished = run_to_end(workdir)
     assert finished.returncode == 0, finished.stderr[-3000:]
+    return workdir
 
-    workdir = workflow_copy(tmp_path / "killed")
-    # The prepared data set is reused, so only the training job runs twice.
+
+def start_killable_run(reference: Path, workdir: Path) -> tuple[subprocess.Popen, Path, Path]:
+    """Snakemake started on a copy (prepared data reused, so only training runs), returned once
+    the training job has written its first checkpoint."""
+    workflow_copy(workdir)
     shutil.copytree(reference / "results" / "test" / "data", workdir / "results" / "test" / "data")
     run_dir = workdir / "results" / "test" / "models" / MODEL
     checkpoint = run_dir / "checkpoint" / f"{RUN}.state.npz"
@@ -116,16 +122,10 @@ def test_kill_9_mid_training_then_rerun_resumes_and_matches_an_uninterrupted_run
     while not checkpoint.exists() and first.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
     assert checkpoint.exists(), "no checkpoint appeared before the job ended"
-    trainer = training_process(psutil.Process(first.pid))
-    assert trainer is not None, "could not find the training process"
-    os.kill(trainer.pid, signal.SIGKILL)
-    first_output, _ = first.communicate(timeout=120)
-    assert first.returncode != 0, "the job was not killed mid-run"
-    assert not (run_dir / "model.keras").exists()
-    assert checkpoint.exists()  # Snakemake removes a failed job's outputs, not its checkpoint
+    return first, run_dir, checkpoint
 
-    rerun = run_to_end(workdir)
-    assert rerun.returncode == 0, rerun.stderr[-3000:]
+
+def assert_resumed_once_and_equal(workdir: Path, reference: Path, run_dir: Path) -> None:
     log = (workdir / "results" / "test" / "logs" / "models" / MODEL / "train.log").read_text()
     resumed = [line for line in log.splitlines() if "from checkpoint at step" in line]
     assert len(resumed) == 1, log[-3000:]
@@ -143,3 +143,44 @@ def test_kill_9_mid_training_then_rerun_resumes_and_matches_an_uninterrupted_run
     assert weights.keys() == expected_weights.keys() and weights
     for name, value in expected_weights.items():
         np.testing.assert_allclose(weights[name], value, rtol=1e-9, atol=1e-15, err_msg=name)
+
+
+def test_kill_9_mid_training_then_rerun_resumes_and_matches_an_uninterrupted_run(reference, tmp_path):
+    workdir = tmp_path / "killed"
+    first, run_dir, checkpoint = start_killable_run(reference, workdir)
+    trainer = training_process(psutil.Process(first.pid))
+    assert trainer is not None, "could not find the training process"
+    os.kill(trainer.pid, signal.SIGKILL)
+    first.communicate(timeout=120)
+    assert first.returncode != 0, "the job was not killed mid-run"
+    assert not (run_dir / "model.keras").exists()
+    assert checkpoint.exists()  # Snakemake removes a failed job's outputs, not its checkpoint
+
+    rerun = run_to_end(workdir)
+    assert rerun.returncode == 0, rerun.stderr[-3000:]
+    assert_resumed_once_and_equal(workdir, reference, run_dir)
+
+
+def test_kill_9_of_snakemake_stops_its_training_job_and_the_rerun_resumes(reference, tmp_path):
+    workdir = tmp_path / "scheduler-killed"
+    first, run_dir, checkpoint = start_killable_run(reference, workdir)
+    trainer = training_process(psutil.Process(first.pid))
+    assert trainer is not None, "could not find the training process"
+    os.kill(first.pid, signal.SIGKILL)
+    first.wait(timeout=60)  # reaped at once, as a shell would; its pipe stays open while the job lives
+    # The orphaned job notices within a few seconds that its Snakemake is gone, and stops.
+    gone, alive = psutil.wait_procs([trainer], timeout=60)
+    assert gone and not alive, "the training job outlived its Snakemake"
+    log = (workdir / "results" / "test" / "logs" / "models" / MODEL / "train.log").read_text()
+    assert "is gone; stopped training" in log, log[-2000:]
+    assert checkpoint.exists() and not (run_dir / "model.keras").exists()
+    assert not [path for path in run_dir.iterdir() if ".tmp" in path.name], "a temporary file was left behind"
+    first.communicate(timeout=60)
+
+    command, environment = snakemake_command(workdir)
+    unlocked = subprocess.run([*command, "--unlock"], cwd=workdir, capture_output=True, text=True, env=environment)
+    assert unlocked.returncode == 0, unlocked.stderr[-2000:]
+    rerun = subprocess.run([*command, "--rerun-incomplete"], cwd=workdir, capture_output=True, text=True,
+                           timeout=600, env=environment)
+    assert rerun.returncode == 0, rerun.stderr[-3000:]
+    assert_resumed_once_and_equal(workdir, reference, run_dir)
