@@ -18,6 +18,17 @@ from typing import Iterator
 HASH_BLOCK = 1 << 20
 
 
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+# mkstemp creates 0600 files, and the rename keeps that mode: outputs get the mode a plain
+# open() would give them instead.
+FILE_MODE = 0o666 & ~_current_umask()
+
+
 @contextlib.contextmanager
 def atomic_output(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it onto ``path`` when the block succeeds.
@@ -31,6 +42,7 @@ def atomic_output(path: str | os.PathLike) -> Iterator[Path]:
     handle, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}")
     os.close(handle)
     temporary = Path(name)
+    os.chmod(temporary, FILE_MODE)
     try:
         yield temporary
         os.replace(temporary, path)
