@@ -14,7 +14,6 @@ import contextlib
 import errno
 import io
 import json
-import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +26,13 @@ import yaml
 from memorization import claims, cli, data, files, scripting
 
 pytestmark = pytest.mark.faults
+
+
+@pytest.fixture(autouse=True, scope="module")
+def keras_configured_first(keras_float64):
+    """Cases that save a model import Keras: the session's Keras must be configured first
+    (`runtime.configure` runs before the first import), or the float64 tests after these run
+    with a Keras that was set up without it and lose precision."""
 REPO = Path(__file__).resolve().parents[2]
 SCHEMA = REPO / "config" / "schema" / "config.schema.yaml"
 
