@@ -61,10 +61,11 @@ def _records(encoder_stored=True, autoencoder_fraction=0.5, encoder_fitted=True,
         if settings["role"] == "sequence_encoder":
             metrics.update({"attracting_cycle": encoder_stored, "stored_fraction": float(encoder_stored),
                             "cycle_spectral_radius": 0.3 if encoder_stored else 1.7, "max_cycle_error": 1e-6,
-                            "noise_locked": 10 if encoder_stored else 0})
+                            "noise_locked": 10 if encoder_stored else 0,
+                            "noise_frames_recalled": settings["length"] if encoder_stored else 0})
         else:
             metrics.update({"attractor_fraction": autoencoder_fraction, "stored_fraction": autoencoder_fraction,
-                            "noise_reaching": 10})
+                            "noise_reaching": 10, "noise_frames_recalled": 1})
         records.append({"claim": "c9", "settings": settings, "metrics": metrics})
     return records
 

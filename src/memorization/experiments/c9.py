@@ -254,6 +254,8 @@ def cases(table: pd.DataFrame) -> pd.DataFrame:
             "max_cycle_error": float(encoder["max_cycle_error"]),
             "noise_locked": int(encoder["noise_locked"]), "noise_starts": int(encoder["noise_starts"]),
             "autoencoder_noise_reaching": int(autoencoder["noise_reaching"]),
+            "encoder_noise_recalled": int(encoder["noise_frames_recalled"]),
+            "autoencoder_noise_recalled": int(autoencoder["noise_frames_recalled"]),
             "autoencoder_attractors": float(autoencoder["attractor_fraction"]) * length,
         })
     return pd.DataFrame(rows)
@@ -284,6 +286,9 @@ def summary_rows(case_table: pd.DataFrame, advantage: pd.Series) -> list[dict]:
         pooled = {
             "encoder_noise_locked": (group["noise_locked"].sum(), group["noise_starts"].sum()),
             "autoencoder_noise_reaching": (group["autoencoder_noise_reaching"].sum(), group["noise_starts"].sum()),
+            # Frames that some noise start ends on (a locked start visits all T):
+            "encoder_noise_recalled": (group["encoder_noise_recalled"].sum(), group["T"].sum()),
+            "autoencoder_noise_recalled": (group["autoencoder_noise_recalled"].sum(), group["T"].sum()),
             # As measured, whether or not the nets fitted:
             "autoencoder_attractors": (group["autoencoder_attractors"].sum(), group["T"].sum()),
             # As counted by the claim's statistic (a case where a net did not fit counts against it):

@@ -30,7 +30,7 @@ def _draw_strip(figure, spec, data, run) -> None:
     snapshots, tail = examples["noise_snapshots"][:, 0], examples["noise_tail_aligned"][:, 0]
     locked = bool(examples["noise_locked"][0])
     columns = max(len(frames), len(steps))
-    grid = spec.subgridspec(3, columns, hspace=0.35, wspace=0.05)
+    grid = spec.subgridspec(3, columns, hspace=0.1, wspace=0.05)
     rows = [
         ("true frames x_t", [(frame, f"x_{t}") for t, frame in enumerate(frames)]),
         ("iterates f^k(z) of a noise start z", [(snap, f"k={k}") for k, snap in zip(steps, snapshots)]),
@@ -56,8 +56,8 @@ def draw(data, params: dict):
     encoders = runs[runs.role == "sequence_encoder"]
     model = params["model"]
 
-    figure = plt.figure(figsize=(16, 10.5), constrained_layout=True)
-    outer = figure.add_gridspec(2, 1, height_ratios=[1.0, 1.0])
+    figure = plt.figure(figsize=(16, 10), constrained_layout=True)
+    outer = figure.add_gridspec(2, 1, height_ratios=[0.75, 1.0])
     shown = _shown_run(table, data.runs)
     if shown is not None:
         case = encoders[encoders.run == shown].iloc[0]
@@ -87,7 +87,7 @@ def draw(data, params: dict):
     radius_axis.set_xticks(range(len(labels)))
     radius_axis.set_xticklabels(labels, fontsize=8)
     radius_axis.set_ylabel("spectral radius (< 1: attracting)", fontsize=9)
-    radius_axis.legend(fontsize=7, loc="lower left")
+    radius_axis.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.13))
     radius_axis.set_title("single steps vs the whole cycle (one column of points per seed)", fontsize=9)
 
     # Noise starts locking onto the cycle vs the autoencoder's attractor fraction, against T.
@@ -96,9 +96,10 @@ def draw(data, params: dict):
         selected["kind"] = selected.statistic.str[len(name) + 1:]
         return selected.pivot_table(index=["sequence", "T"], columns="kind", values="number").reset_index()
 
-    styles = [("encoder_noise_locked", "sequence encoder: noise starts locking onto the cycle", "-", "o"),
+    styles = [("encoder_noise_locked", "seq. encoder: noise starts locking onto the cycle (each visits all T frames)", "-", "o"),
               ("autoencoder_attractors", "autoencoder: training images that are attractors", "--", "s"),
-              ("autoencoder_noise_reaching", "autoencoder: noise starts reaching a training image", ":", "^")]
+              ("autoencoder_noise_reaching", "autoencoder: noise starts reaching a training image", ":", "^"),
+              ("autoencoder_noise_recalled", "autoencoder: training images some noise start reaches", "-.", "v")]
     colours = {sequence: f"C{i}" for i, sequence in enumerate(sorted(comparison.sequence.dropna().unique()))}
     for name, label, line, marker in styles:
         values = pooled(name)
@@ -110,7 +111,7 @@ def draw(data, params: dict):
     fraction_axis.set_ylim(-0.05, 1.05)
     fraction_axis.set_xlabel("T (frames in the cycle)")
     fraction_axis.set_ylabel("fraction, pooled over seeds (95% exact binomial)", fontsize=9)
-    fraction_axis.legend(fontsize=6, loc="lower left")
+    fraction_axis.legend(fontsize=6, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=1)
     fraction_axis.set_title("same MLP, frames and budget", fontsize=9)
 
     # The claim's statistic: per-seed stored advantage, its mean and bootstrap interval.
@@ -123,6 +124,7 @@ def draw(data, params: dict):
         advantage_axis.axhspan(low, high, color="tab:green", alpha=0.2, label=f"95% bootstrap [{low:.3f}, {high:.3f}]")
     advantage_axis.axhline(float(row["threshold"]), color="black", linestyle="--", linewidth=1, label="threshold")
     advantage_axis.set_xlabel("seed")
+    advantage_axis.set_xticks(sorted(per_seed.seed.dropna().astype(int).unique()))
     advantage_axis.set_ylabel("(stored by sequence enc. - by autoenc.) / images", fontsize=9)
     advantage_axis.legend(fontsize=7)
     advantage_axis.set_title("images stored: sequence encoding minus autoencoding", fontsize=9)
