@@ -26,6 +26,7 @@ import pandas as pd
 
 from memorization import claims, data, files, sequences
 from memorization.analysis.intervals import binomial_interval, bootstrap_mean_interval
+from memorization.errors import MemorizationError
 from memorization.experiments import fc
 
 CLAIM = "c9"
@@ -201,7 +202,11 @@ def measure(settings: dict, inputs: dict, outputs: dict, log) -> dict:
     arrays = data.load_prepared(inputs["data"], settings["dataset"])
     with open(inputs["training"]) as stream:
         training = json.load(stream)
-    frames = fc.training_set(arrays, {**settings["model"], "sequence": settings["sequence"]}, "float64")[1]
+    positions, frames = fc.training_set(arrays, {**settings["model"], "sequence": settings["sequence"]}, "float64")
+    if list(positions) != list(training["positions"]):
+        # Both nets of a case must have trained on exactly these frames.
+        raise MemorizationError(f"run {settings['model_key']}: the model trained on images {training['positions']}, "
+                                f"but the sequence is built from {positions.tolist()}")
     model = load_model(inputs["model"])
     starts = starting_points(settings, arrays, frames)
     if settings["role"] == "sequence_encoder":
