@@ -73,7 +73,9 @@ def movie(image: np.ndarray, frames: int, step: int, digit_side: int) -> np.ndar
     return out
 
 
-def sequence_frames(arrays: dict, spec: dict, length: int, seed: int, dtype: str = "float32") -> tuple[np.ndarray, np.ndarray]:
+def sequence_frames(
+    arrays: dict, spec: dict, length: int, seed: int, dtype: str = "float32"
+) -> tuple[np.ndarray, np.ndarray]:
     """(positions in ``arrays`` of the images used, frames as rows in [0, 1]) of a sequence of
     ``length`` frames drawn from ``seed``; frame t is followed by frame t + 1 and the last by the first."""
     if spec["kind"] == "digits":

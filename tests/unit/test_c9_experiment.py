@@ -88,7 +88,8 @@ def test_attracting_cycles_storing_more_reproduce(tmp_path):
     assert "per seed [0.500, 0.500, 0.500]" in row["statistic"] and "bootstrap" in row["statistic"]
     per_seed = table[table.statistic == "stored_advantage"]
     assert len(per_seed) == 3
-    assert {"stored_advantage_ci_low", "encoder_noise_locked_ci_high", "autoencoder_attractors_fraction"} <= set(table.statistic)
+    expected = {"stored_advantage_ci_low", "encoder_noise_locked_ci_high", "autoencoder_attractors_fraction"}
+    assert expected <= set(table.statistic)
 
 
 @pytest.mark.parametrize("records, threshold", [

@@ -94,7 +94,8 @@ def starting_points(settings: dict, arrays: dict, frames: np.ndarray) -> dict[st
     return {
         "noise": rng.uniform(0.0, 1.0, size=(settings["n_noise_starts"], frames.shape[1])),
         "test": data.to_unit_interval_rows(arrays["x"][test_positions], "float64"),
-        "noisy_frames": frames[owners] + settings["noisy_frame_sigma"] * rng.standard_normal((len(owners), frames.shape[1])),
+        "noisy_frames": frames[owners]
+        + settings["noisy_frame_sigma"] * rng.standard_normal((len(owners), frames.shape[1])),
     }
 
 

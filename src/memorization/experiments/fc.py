@@ -77,7 +77,8 @@ def training_set(arrays: dict, settings: dict, dtype: str = "float32") -> tuple[
 
 
 def train(settings: dict, inputs: dict, outputs: dict, log, options=None) -> dict:
-    return fit_model(settings, inputs, outputs, log, options, targets=lambda images: images, run_name=model_key(settings))
+    return fit_model(settings, inputs, outputs, log, options, targets=lambda images: images,
+                     run_name=model_key(settings))
 
 
 def fit_model(settings: dict, inputs: dict, outputs: dict, log, options, *, targets, run_name: str) -> dict:

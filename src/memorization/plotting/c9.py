@@ -96,7 +96,8 @@ def draw(data, params: dict):
         selected["kind"] = selected.statistic.str[len(name) + 1:]
         return selected.pivot_table(index=["sequence", "T"], columns="kind", values="number").reset_index()
 
-    styles = [("encoder_noise_locked", "seq. encoder: noise starts locking onto the cycle (each visits all T frames)", "-", "o"),
+    styles = [("encoder_noise_locked", "seq. encoder: noise starts locking onto the cycle (each visits all T frames)",
+               "-", "o"),
               ("autoencoder_attractors", "autoencoder: training images that are attractors", "--", "s"),
               ("autoencoder_noise_reaching", "autoencoder: noise starts reaching a training image", ":", "^"),
               ("autoencoder_noise_recalled", "autoencoder: training images some noise start reaches", "-.", "v")]
