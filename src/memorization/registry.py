@@ -64,6 +64,7 @@ CLAIMS: tuple[Claim, ...] = (
     Claim("c6", "conv depth", "linear-conv", figure_reads=("c7",)),
     Claim("c7", "conv downsampling", "linear-conv"),
     Claim("c8", "nonlinear conv", "conv"),
+    Claim("c9", "limit cycles", "fc", extension=True),
     Claim("c10", "basins", "fc", extension=True),
 )
 CLAIM_IDS: tuple[str, ...] = tuple(claim.id for claim in CLAIMS)

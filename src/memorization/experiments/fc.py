@@ -13,7 +13,7 @@ import json
 import numpy as np
 import pandas as pd
 
-from memorization import claims, data, files
+from memorization import claims, data, files, sequences
 from memorization.errors import ConfigError
 from memorization.config import settings_digest
 
@@ -27,9 +27,16 @@ SHORT_INITS = {"fan_in_uniform": "fanin", "glorot_uniform": "glorot", "zeros": "
 
 
 def model_settings(block: dict, seed: int, **overrides) -> dict:
-    """The settings of one model: the claim's ``model`` block with sweep values put in."""
+    """The settings of one model: the claim's ``model`` block with sweep values put in.
+
+    ``sequence`` (a `memorization.sequences` spec; C9's movies) is kept only when set, so models
+    trained on the default draw of ``n_train`` images keep their settings and keys."""
     settings = {key: block[key] for key in MODEL_KEYS}
+    if block.get("sequence") is not None:
+        settings["sequence"] = block["sequence"]
     settings.update(overrides)
+    if settings.get("sequence", "absent") is None:
+        del settings["sequence"]
     settings["seed"] = int(seed)
     settings["claim"] = CLAIM
     return settings
@@ -39,6 +46,8 @@ def model_key(settings: dict) -> str:
     """Readable key of a model; the suffix is the digest of every model setting, so changing any
     of them (not only those in the prefix) makes a new key."""
     prefix = "mlp" if settings["dataset"] == "mnist" else f"mlp-{settings['dataset']}"
+    if settings.get("sequence") is not None:
+        prefix += f"-{sequences.tag(settings['sequence'])}"
     bias = "-bias" if settings["use_bias"] else ""
     return (
         f"{prefix}-{SHORT_NAMES[settings['nonlinearity']]}-w{settings['width']}-d{settings['depth']}"
@@ -59,14 +68,29 @@ def training_images(arrays: dict, n: int, seed: int, dtype: str = "float32") -> 
     return positions, data.to_unit_interval_rows(arrays["x"][positions], dtype)
 
 
+def training_set(arrays: dict, settings: dict, dtype: str = "float32") -> tuple[np.ndarray, np.ndarray]:
+    """(positions, images as rows) a model trains on: the ``n_train`` images drawn from its seed,
+    or the frames of its ``sequence`` when it has one (C9)."""
+    if settings.get("sequence") is not None:
+        return sequences.sequence_frames(arrays, settings["sequence"], settings["n_train"], settings["seed"], dtype)
+    return training_images(arrays, settings["n_train"], settings["seed"], dtype)
+
+
 def train(settings: dict, inputs: dict, outputs: dict, log, options=None) -> dict:
+    return fit_model(settings, inputs, outputs, log, options, targets=lambda images: images,
+                     run_name=model_key(settings))
+
+
+def fit_model(settings: dict, inputs: dict, outputs: dict, log, options, *, targets, run_name: str) -> dict:
+    """Fit the MLP of ``settings`` on its training set, mapping each image to ``targets(images)``
+    (the images themselves for an autoencoder), and save it as a training run."""
     import keras
 
     from memorization.models.mlp import build_mlp
     from memorization.training import fit_full_batch, save_training_run
 
     arrays = data.load_prepared(inputs["data"], settings["dataset"])
-    positions, images = training_images(arrays, settings["n_train"], settings["seed"], settings["float_dtype"])
+    positions, images = training_set(arrays, settings, settings["float_dtype"])
     model = build_mlp(
         images.shape[1],
         width=settings["width"],
@@ -83,11 +107,11 @@ def train(settings: dict, inputs: dict, outputs: dict, log, options=None) -> dic
     result = fit_full_batch(
         model,
         images,
-        images,
+        targets(images),
         optimizer=optimizer,
         max_steps=settings["max_steps"],
         loss_threshold=settings["loss_threshold"],
-        run_name=model_key(settings),
+        run_name=run_name,
         log=log,
         options=options,
     )
@@ -107,8 +131,12 @@ def load_run(settings: dict, inputs: dict):
     arrays = data.load_prepared(inputs["data"], settings["dataset"])
     with open(inputs["training"]) as stream:
         training = json.load(stream)
-    positions = np.asarray(training["positions"])
-    images = data.to_unit_interval_rows(arrays["x"][positions], "float64")
+    model_settings = settings.get("model", settings)
+    if model_settings.get("sequence") is not None:
+        images = training_set(arrays, model_settings, "float64")[1]
+    else:
+        positions = np.asarray(training["positions"])
+        images = data.to_unit_interval_rows(arrays["x"][positions], "float64")
     model = load_model(inputs["model"])
     return model, training, images, arrays
 

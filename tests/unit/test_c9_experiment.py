@@ -1,0 +1,112 @@
+"""C9's runs and verdict: each case pairs a sequence encoder with the shared FC autoencoder on the
+same frames, and the claims row fails when the statistic is on the wrong side of the threshold or
+when the nets did not fit."""
+
+import json
+
+import pandas as pd
+import pytest
+
+from memorization.experiments import c9, fc
+
+MODEL = {
+    "dataset": "mnist", "n_train": 3, "width": 16, "depth": 2, "nonlinearity": "selu", "use_bias": False,
+    "initializer": "fan_in_uniform", "float_dtype": "float32", "optimizer": "adam", "learning_rate": 1e-3,
+    "loss_threshold": 1e-8, "max_steps": 50, "sequence": None,
+}
+SECTION = {
+    "model": MODEL,
+    "sequences": [{"kind": "digits", "lengths": [4]}, {"kind": "movie", "lengths": [8], "step": 2, "digit_side": 14}],
+    "seeds": [0, 1, 2],
+    "n_noise_starts": 10, "n_test_starts": 10, "n_noisy_frame_starts": 10, "noisy_frame_sigma": 0.2,
+    "max_steps": 20, "tol": 1e-6, "eps": 0.05, "cycle_tol": 0.01, "radius_margin": 1e-3, "gallery_starts": 2,
+    "claim_threshold": 0.0,
+}
+
+
+def test_runs_pair_a_sequence_encoder_with_the_shared_autoencoder():
+    runs = c9.expand_runs(SECTION, seed=0)
+    assert len(runs) == 2 * 2 * 3
+    for key, settings in runs.items():
+        assert settings["model_key"] == key  # the run key is the model key, as for every FC claim
+        assert settings["model"]["n_train"] == settings["length"]
+    encoders = {k: s for k, s in runs.items() if s["role"] == "sequence_encoder"}
+    autoencoders = {k: s for k, s in runs.items() if s["role"] == "autoencoder"}
+    assert all(k.startswith("mlp-seq-") and s["model"]["claim"] == "c9" for k, s in encoders.items())
+    assert all(s["model"]["claim"] == "fc" for s in autoencoders.values())
+    # The digits' autoencoder is exactly the model C3-C10 would train on n_train = T images.
+    shared = fc.model_settings(MODEL, 1, n_train=4)
+    assert fc.model_key(shared) in autoencoders and "sequence" not in shared
+    # The movie's autoencoder names its frames, and so does the key.
+    movie = [s for s in autoencoders.values() if s["sequence"]["kind"] == "movie"]
+    assert all(s["model"]["sequence"] == {"kind": "movie", "step": 2, "digit_side": 14} for s in movie)
+    assert all("-movie14s2-" in s["model_key"] for s in movie)
+
+
+def test_a_model_block_without_sequence_keeps_its_settings_and_key():
+    block = {key: value for key, value in MODEL.items() if key != "sequence"}
+    assert fc.model_settings(block, 0) == fc.model_settings(MODEL, 0)
+    assert "sequence" not in fc.model_settings(MODEL, 0)
+
+
+def _records(encoder_stored=True, autoencoder_fraction=0.5, encoder_fitted=True, autoencoder_fitted=True):
+    records = []
+    for settings in c9.expand_runs(SECTION, seed=0).values():
+        fitted = encoder_fitted if settings["role"] == "sequence_encoder" else autoencoder_fitted
+        metrics = {
+            "train_steps": 10, "train_final_loss": 1e-9 if fitted else 1e-2,
+            "train_reached_threshold": fitted, "train_stopped_at_cap": not fitted,
+            "noise_starts": 10,
+        }
+        if settings["role"] == "sequence_encoder":
+            metrics.update({"attracting_cycle": encoder_stored, "stored_fraction": float(encoder_stored),
+                            "cycle_spectral_radius": 0.3 if encoder_stored else 1.7, "max_cycle_error": 1e-6,
+                            "noise_locked": 10 if encoder_stored else 0,
+                            "noise_frames_recalled": settings["length"] if encoder_stored else 0})
+        else:
+            metrics.update({"attractor_fraction": autoencoder_fraction, "stored_fraction": autoencoder_fraction,
+                            "noise_reaching": 10, "noise_frames_recalled": 1})
+        records.append({"claim": "c9", "settings": settings, "metrics": metrics})
+    return records
+
+
+def _summarize(tmp_path, records, threshold=0.0):
+    paths = []
+    for index, record in enumerate(records):
+        path = tmp_path / f"{index}.json"
+        path.write_text(json.dumps(record))
+        paths.append(str(path))
+    outputs = {"table": tmp_path / "table.csv", "row": tmp_path / "row.csv"}
+    settings = {"section": {**SECTION, "claim_threshold": threshold}, "scale": "test"}
+    c9.summarize(settings, {"metrics": paths}, outputs, log=lambda message: None)
+    return pd.read_csv(outputs["row"]).iloc[0], pd.read_csv(outputs["table"])
+
+
+def test_attracting_cycles_storing_more_reproduce(tmp_path):
+    row, table = _summarize(tmp_path, _records())
+    assert row["value"] == pytest.approx(0.5) and row["verdict"] == "reproduced"
+    assert "per seed [0.500, 0.500, 0.500]" in row["statistic"] and "bootstrap" in row["statistic"]
+    per_seed = table[table.statistic == "stored_advantage"]
+    assert len(per_seed) == 3
+    expected = {"stored_advantage_ci_low", "encoder_noise_locked_ci_high", "autoencoder_attractors_fraction"}
+    assert expected <= set(table.statistic)
+
+
+@pytest.mark.parametrize("records, threshold", [
+    (_records(autoencoder_fraction=1.0), 0.0),  # both store everything: not "more"
+    (_records(encoder_stored=False, autoencoder_fraction=0.5), 0.0),  # cycles repel
+    (_records(), 0.6),  # advantage 0.5 below a stricter threshold
+])
+def test_statistic_on_the_wrong_side_does_not_reproduce(tmp_path, records, threshold):
+    row, _ = _summarize(tmp_path, records, threshold)
+    assert row["verdict"] == "not reproduced"
+
+
+@pytest.mark.parametrize("which", ["encoder_fitted", "autoencoder_fitted"])
+def test_runs_that_did_not_fit_count_against_the_claim(tmp_path, which):
+    row, table = _summarize(tmp_path, _records(**{which: False}))
+    assert row["verdict"] == "not reproduced" and row["value"] == pytest.approx(-1.0)
+    assert "unfitted cases: 6 of 6" in row["statistic"]
+    # The table still reports what the autoencoders measured.
+    measured = table[table.statistic == "autoencoder_attractors_fraction"].value.astype(float)
+    assert (measured == 0.5).all()
