@@ -44,7 +44,7 @@ def claim_row(
 
 
 def write_claim_row(row: dict, path) -> None:
-    pd.DataFrame([row], columns=COLUMNS).to_csv(path, index=False)
+    files.write_csv(path, pd.DataFrame([row], columns=COLUMNS))
 
 
 def record_claim(

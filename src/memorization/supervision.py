@@ -26,7 +26,7 @@ from memorization.errors import MemorizationError
 
 LOCK_NAME = ".train.lock"
 LOCK_WAIT_SECONDS = 60.0
-WATCH_SECONDS = 2.0
+WATCH_SECONDS = 0.5
 
 
 class AlreadyRunning(MemorizationError):

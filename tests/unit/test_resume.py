@@ -23,8 +23,10 @@ from conftest import REPO
 
 pytestmark = pytest.mark.workflow
 WORKFLOW_FILES = ["Snakefile", "rules", "scripts", "config", "report", "environment.yml"]
-STEPS = 1000
-CHECKPOINT_EVERY = 100
+# Long enough that a kill at the first checkpoint lands mid-run even on an idle machine
+# (several seconds), short enough for the default suite.
+STEPS = 5000
+CHECKPOINT_EVERY = 250
 
 
 def resume_config() -> dict:

@@ -139,7 +139,6 @@ def train(settings: dict, inputs: dict, outputs: dict, log, options=None) -> dic
 
 
 def measure(settings: dict, inputs: dict, outputs: dict, log) -> dict:
-    import keras
 
     from memorization.models import load_model
 
@@ -206,7 +205,7 @@ def summarize(settings: dict, inputs: dict, outputs: dict, log) -> None:
                 **{name: run[name] for name in ("n", "init", "optimizer", "seed")}}
 
     table = claims.tidy_metrics(claims.read_records(inputs["metrics"]), run_columns)
-    table.to_csv(outputs["table"], index=False)
+    files.write_csv(outputs["table"], table)
     gd_distance = table[(table.optimizer == "gd") & (table.statistic == "distance_to_prediction")]["value"]
     claims.record_claim(
         outputs["row"], log, settings, CLAIM, STATEMENT, comparison="<",

@@ -59,7 +59,7 @@ def measure(settings: dict, inputs: dict, outputs: dict, log) -> dict:
 def summarize(settings: dict, inputs: dict, outputs: dict, log) -> None:
     records = claims.read_records(inputs["metrics"])
     table = fc.tidy(records)
-    table.to_csv(outputs["table"], index=False)
+    files.write_csv(outputs["table"], table)
     radii = table[table.statistic == "median_basin_radius"].copy()
     radii["value"] = radii["value"].astype(float)
     largest = radii.sort_values(["width", "depth"]).groupby("seed").tail(1)

@@ -205,7 +205,7 @@ def summarize(settings: dict, inputs: dict, outputs: dict, log) -> None:
                 **{name: run[name] for name in ("n", "nonlinearity", "optimizer", "seed")}}
 
     table = claims.tidy_metrics(claims.read_records(inputs["metrics"]), run_columns)
-    table.to_csv(outputs["table"], index=False)
+    files.write_csv(outputs["table"], table)
     statistics = ["test_nonlinear_span_residual_median", "noise_nonlinear_span_residual_median"]
     gd = table[(table.optimizer == "gd") & table.statistic.isin(statistics)]["value"].astype(float)
     claims.record_claim(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from memorization import claims
+from memorization import claims, files
 from memorization.experiments import fc
 
 CLAIM = "c3"
@@ -45,7 +45,7 @@ def summarize(settings: dict, inputs: dict, outputs: dict, log) -> None:
     records = claims.read_records(inputs["metrics"])
     summary = fc.tidy(records).assign(example=np.nan)
     table = pd.concat([summary, per_example_table(records)], ignore_index=True)
-    table.to_csv(outputs["table"], index=False)
+    files.write_csv(outputs["table"], table)
     chosen = summary[(summary.nonlinearity == section["claim_nonlinearity"]) & (summary.statistic == "attractor_fraction")]
     value = claims.mean_or_nan(chosen["value"])
     claims.record_claim(

@@ -91,7 +91,7 @@ def summarize(settings: dict, inputs: dict, outputs: dict, log) -> None:
     section = settings["section"]
     records = claims.read_records(inputs["metrics"])
     table = fc.tidy(records)
-    table.to_csv(outputs["table"], index=False)
+    files.write_csv(outputs["table"], table)
     chosen = table[(table.nonlinearity == section["claim_nonlinearity"]) & (table.statistic == "test_and_noise_fraction_reaching")]
     value = claims.mean_or_nan(chosen["value"])
     claims.record_claim(

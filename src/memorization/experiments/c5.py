@@ -13,7 +13,7 @@ import itertools
 
 import pandas as pd
 
-from memorization import claims
+from memorization import claims, files
 from memorization.experiments import fc
 
 CLAIM = "c5"
@@ -57,7 +57,7 @@ def size_concordance(models: pd.DataFrame, statistic: str = "median_spectral_rad
 def summarize(settings: dict, inputs: dict, outputs: dict, log) -> None:
     records = claims.read_records(inputs["metrics"])
     table = fc.tidy(records)
-    table.to_csv(outputs["table"], index=False)
+    files.write_csv(outputs["table"], table)
     models = table.pivot_table(index=["run", "width", "depth", "n", "seed"], columns="statistic", values="value", aggfunc="first").reset_index()
     concordance, pairs = size_concordance(models)
     log(f"size concordance of median rho: {concordance} over {pairs} pairs")

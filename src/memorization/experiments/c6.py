@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from memorization import claims
+from memorization import claims, files
 from memorization.analysis.operator import minimal_memorizing_depths, stride1_receptive_field_depth
 from memorization.experiments import conv
 from memorization.config import settings_digest
@@ -87,7 +87,7 @@ def summarize(settings: dict, inputs: dict, outputs: dict, log) -> None:
         for side in sorted(runs["side"].unique())
     ])
     tidy = pd.concat([table, memorized_rows, l_star_rows(runs, "stride1"), receptive], ignore_index=True)
-    tidy.to_csv(outputs["table"], index=False)
+    files.write_csv(outputs["table"], tidy)
 
     shallow = runs[runs["receptive_field_covers"] < 0.5]
     value = claims.mean_or_nan(shallow["memorized"])

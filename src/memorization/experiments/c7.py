@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from memorization import claims
+from memorization import claims, files
 from memorization.experiments import conv
 from memorization.experiments.c6 import l_star_rows
 from memorization.config import settings_digest
@@ -67,7 +67,7 @@ def summarize(settings: dict, inputs: dict, outputs: dict, log) -> None:
         statistic="bottleneck_side", value=runs["bottleneck"].astype(float)
     )
     tidy = pd.concat([table, memorized_rows, bottleneck_rows, l_star_rows(runs, "downsampling")], ignore_index=True)
-    tidy.to_csv(outputs["table"], index=False)
+    files.write_csv(outputs["table"], tidy)
 
     deepest = runs[runs["bottleneck"] == 1]
     value = claims.mean_or_nan(deepest["memorized"])

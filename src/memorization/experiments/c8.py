@@ -101,7 +101,6 @@ def image_map(model, shape: tuple[int, ...]):
 def measure(settings: dict, inputs: dict, outputs: dict, log) -> dict:
     import json
 
-    import keras
 
     from memorization.models import load_model
 
@@ -167,7 +166,7 @@ def summarize(settings: dict, inputs: dict, outputs: dict, log) -> None:
         return {"run": run_key(run), **{name: run[name] for name in ("net", "stages", "channels", "n", "seed")}}
 
     table = claims.tidy_metrics(claims.read_records(inputs["metrics"]), run_columns).astype({"value": float})
-    table.to_csv(outputs["table"], index=False)
+    files.write_csv(outputs["table"], table)
     claim_net = section["claim_net"]
     chosen = table[(table.net == claim_net) & (table.statistic == "test_and_noise_fraction_reaching")]
     value = claims.mean_or_nan(chosen["value"])

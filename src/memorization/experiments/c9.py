@@ -53,6 +53,13 @@ def encoder_key(model: dict) -> str:
     return "mlp-seq" + fc.model_key(model)[len("mlp"):]
 
 
+def run_key(settings: dict) -> str:
+    """A run's key from its settings (as stored in its metrics.json): the key of the model it measures."""
+    if settings["role"] == "sequence_encoder":
+        return encoder_key(settings["model"])
+    return fc.model_key(settings["model"])
+
+
 def expand_runs(section: dict, seed: int) -> dict[str, dict]:
     """Two runs per sequence x length x seed: the sequence encoder and the autoencoder on its frames."""
     measurement = {name: section[name] for name in MEASUREMENT_KEYS}
@@ -310,13 +317,12 @@ def summary_rows(case_table: pd.DataFrame, advantage: pd.Series) -> list[dict]:
 
 
 def summarize(settings: dict, inputs: dict, outputs: dict, log) -> None:
-    section = settings["section"]
     records = claims.read_records(inputs["metrics"])
     table = claims.tidy_metrics(records, run_columns)
     case_table = cases(table)
     advantage = advantage_by_seed(case_table) if len(case_table) else pd.Series(dtype=float)
     table = pd.concat([table, pd.DataFrame(summary_rows(case_table, advantage))], ignore_index=True)
-    table.to_csv(outputs["table"], index=False)
+    files.write_csv(outputs["table"], table)
     low, high = bootstrap_mean_interval(advantage.to_numpy())
     unfitted = int((~case_table["both_fitted"]).sum()) if len(case_table) else 0
     attracting = int(case_table["attracting_cycle"].sum()) if len(case_table) else 0

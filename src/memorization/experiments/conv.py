@@ -149,7 +149,6 @@ def training_record(training: dict) -> dict:
 
 def measure_linear(settings: dict, inputs: dict, outputs: dict, log, claim: str) -> dict:
     """Operator, linearity check and eigen statistics of one trained linear conv autoencoder."""
-    import keras
 
     from memorization.models import load_model
 
