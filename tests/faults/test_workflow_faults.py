@@ -67,7 +67,7 @@ def run(workdir: Path, config: str = "config/fault.yaml", target: str = TARGET, 
 
 @pytest.fixture(scope="module")
 def finished(tmp_path_factory) -> Path:
-    """The one-run workflow, built to its claims row."""
+    """The one-run workflow, built to its figure (so a later `fig_c1` has nothing to redraw)."""
     workdir = tmp_path_factory.mktemp("faults-base")
     for name in WORKFLOW_FILES:
         source = REPO / name
@@ -78,7 +78,7 @@ def finished(tmp_path_factory) -> Path:
     (workdir / "config" / "fault.yaml").write_text(yaml.safe_dump(one_run_config()))
     (workdir / "inject").mkdir()
     (workdir / "inject" / "sitecustomize.py").write_text(SITECUSTOMIZE)
-    result = run(workdir)
+    result = run(workdir, "config/fault.yaml", "fig_c1")
     assert result.returncode == 0, result.stderr[-3000:]
     return workdir
 
@@ -233,6 +233,11 @@ def test_workflow_fault(name, finished, tmp_path, record_property):
     assert not left, f"partial output left: {left}"
     for path, payload in stays.items():
         assert path.exists() and path.read_bytes() == payload, f"{path} was changed or deleted"
+    # The user's target asked for again, nothing fixed: Snakemake deleted the failed job's outputs,
+    # and they must be rebuilt (and fail again), never reported as done without them.
+    again = run(workdir, scenario.config, "fig_c1")
+    missing = [str(path) for path in scenario.must_be_gone if not path.exists()]
+    assert again.returncode != 0 or not missing, f"a rerun passed with outputs missing: {missing}"
 
     scenario.repair()
     recovered = run(workdir, scenario.config, scenario.target, *scenario.repaired_args)
