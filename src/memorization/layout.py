@@ -117,18 +117,20 @@ class Layout:
         }
 
     def claim_targets(self, claim_id: str) -> list[str]:
-        """Everything a claim's figure stands on, down to each run's metrics.
+        """Everything a claim's figure stands on, down to each run's metrics and model.
 
         A user's target lists all of them, not only the figure: Snakemake deletes the outputs
         of a failed job, and would otherwise call a figure whose table or metrics are gone
         "up to date" on the next run instead of rebuilding them or failing.
         """
+        models = dict.fromkeys(self.model_of(claim_id, run) for run in self.runs[claim_id])
         return [
             *self.figures(claim_id),
             self.table(claim_id),
             self.row(claim_id),
             *self.metrics(claim_id),
             *self.examples(claim_id),
+            *(f"{model}/{name}" for model in models for name in ("model.keras", "training.json")),
         ]
 
     def all_targets(self) -> list[str]:
