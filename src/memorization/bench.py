@@ -25,13 +25,13 @@ from pathlib import Path
 import numpy as np
 
 from memorization.errors import ConfigError
+from memorization.provenance import BACKEND_MODULES
 
 COLUMNS = ["shape", "implementation", "default", "steps_per_s", "gflops", "ratio_to_pytorch", "fraction_of_ceiling"]
 EXTRA_COLUMNS = ["threads", "rounds", "steps_per_s_min", "steps_per_s_max", "flops_per_step", "device"]
 REFERENCE = "pytorch-loop"
 MATMUL_SIZE = 2048
 LEARNING_RATE = 1e-4
-BACKEND_MODULES = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}
 
 
 @dataclass(frozen=True)

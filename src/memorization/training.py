@@ -789,3 +789,15 @@ def save_training_run(model, result: TrainResult, outputs: dict, **record) -> di
 
 def _safe_name(name: str) -> str:
     return "".join(character if character.isalnum() or character in "-_." else "_" for character in name) or "run"
+
+
+def training_record(training: dict) -> dict:
+    """What every claim reports, per run, about how close to interpolation its model got (from the
+    model's training.json)."""
+    result = training["result"]
+    return {
+        "train_steps": result["steps"],
+        "train_final_loss": result["final_loss"],
+        "train_reached_threshold": bool(result["reached_threshold"]),
+        "train_stopped_at_cap": not bool(result["reached_threshold"]),
+    }

@@ -209,6 +209,8 @@ def comparable_outputs(results: Path) -> list[Path]:
             continue
         if any(volatile in part for part in relative.parts for volatile in VOLATILE_NAME_PARTS):
             continue
+        if any(part.startswith(".") for part in relative.parts):
+            continue  # hidden: a training job's lock (it holds the job's pid), temporaries
         files.append(relative)
     return files
 
@@ -295,10 +297,11 @@ def test_slurm_outputs_equal_a_local_run(slurm_run, tmp_path_factory):
 
 def test_failed_job_names_rule_and_log_and_rerun_continues(slurm_run):
     project, _, _, env = slurm_run
-    # Two runs of one claim whose models are their own (not hard links to a shared model).
+    # Two runs of one claim whose models are their own (models/<claim>-<run>/, not a shared model).
+    results = project / "results" / SCALE
     by_claim = collections.defaultdict(list)
-    for run in sorted((project / "results" / SCALE / "runs").glob("*/*")):
-        if (run / "metrics.json").is_file() and (run / "model.keras").stat().st_nlink == 1:
+    for run in sorted((results / "runs").glob("*/*")):
+        if (run / "metrics.json").is_file() and (results / "models" / f"{run.parent.name}-{run.name}").is_dir():
             by_claim[run.parent.name].append(run)
     pairs = [runs for runs in by_claim.values() if len(runs) >= 2]
     assert pairs, "needs two measured runs of one claim"
@@ -309,7 +312,7 @@ def test_failed_job_names_rule_and_log_and_rerun_continues(slurm_run):
             (run / name).unlink()
     # A model file that is not one makes its measure job fail on the cluster; train does
     # not rerun, since its inputs did not change.
-    model = broken / "model.keras"
+    model = results / "models" / f"{broken.parent.name}-{broken.name}" / "model.keras"
     good_model = model.read_bytes()
     model.write_bytes(b"this is not a Keras model")
 

@@ -13,6 +13,7 @@ import itertools
 import numpy as np
 
 from memorization import claims, files
+from memorization.training import training_record
 from memorization.experiments import fc
 
 CLAIM = "c10"
@@ -47,7 +48,7 @@ def measure(settings: dict, inputs: dict, outputs: dict, log) -> dict:
         "max_basin_radius": float(np.max(radius)),
         "examples_with_basin": int(np.sum(radius > 0)),
         **{f"return_probability_s{level:g}": float(p) for level, p in zip(levels, probability.mean(axis=1))},
-        **fc.training_record(training),
+        **training_record(training),
     }
     log(f"metrics: {metrics}")
     files.write_json(outputs["metrics"], {"claim": CLAIM, "settings": settings, "metrics": metrics,

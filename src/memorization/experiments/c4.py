@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from memorization import claims, data, files
+from memorization.training import training_record
 from memorization.experiments import fc
 
 CLAIM = "c4"
@@ -54,7 +55,7 @@ def measure(settings: dict, inputs: dict, outputs: dict, log) -> dict:
     model, training, images, arrays = fc.load_run(settings, inputs)
     apply = as_numpy_map(model)
     steps = gallery_steps(settings["max_steps"])
-    metrics = dict(fc.training_record(training))
+    metrics = dict(training_record(training))
     arrays_out = {"train": images, "gallery_steps": np.asarray(steps)}
     for kind, starts in starting_points(settings, arrays, images).items():
         result = iterate_to_fixed_point(apply, starts, settings["max_steps"], settings["tol"], snapshot_steps=steps)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from memorization import claims, data, files
+from memorization.training import training_record
 from memorization.experiments import conv
 from memorization.config import settings_digest
 
@@ -120,7 +121,7 @@ def measure(settings: dict, inputs: dict, outputs: dict, log) -> dict:
         "noise": rng.uniform(0.0, 1.0, size=(settings["n_noise_starts"], train_rows.shape[1])),
     }
     metrics = {
-        **conv.training_record(training),
+        **training_record(training),
         "train_fixed_point_error_max": float(rms_distance(apply(train_rows), train_rows).max()),
     }
     snapshots_at = (0, 1, settings["iterations"])

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from memorization import claims, data, files, sequences
+from memorization.training import training_record
 from memorization.analysis.intervals import binomial_interval, bootstrap_mean_interval
 from memorization.errors import MemorizationError
 from memorization.experiments import fc
@@ -224,7 +225,7 @@ def measure(settings: dict, inputs: dict, outputs: dict, log) -> dict:
     else:
         metrics, examples = measure_autoencoder(settings, model, frames, starts, log)
         metrics["stored_fraction"] = metrics["attractor_fraction"]
-    metrics.update(fc.training_record(training))
+    metrics.update(training_record(training))
     log(f"metrics: {metrics}")
     files.write_json(outputs["metrics"], {"claim": CLAIM, "settings": settings, "metrics": metrics})
     files.write_npz(outputs["examples"], **examples)

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from memorization import claims, data, files
+from memorization.training import training_record
 from memorization.errors import ConfigError
 
 LUMA_WEIGHTS = np.array([0.299, 0.587, 0.114])
@@ -136,15 +137,6 @@ def train_linear(settings: dict, inputs: dict, outputs: dict, log, run_name: str
     extra = {"positions": positions.tolist(), "official_indices": arrays["index"][positions].tolist()}
     return fit_and_save(model, images.astype(settings["float_dtype"]), settings, run_name, outputs, log, extra,
                         options=options)
-
-
-def training_record(training: dict) -> dict:
-    result = training["result"]
-    return {
-        "train_steps": result["steps"],
-        "train_final_loss": result["final_loss"],
-        "train_stopped_at_cap": not bool(result["reached_threshold"]),
-    }
 
 
 def measure_linear(settings: dict, inputs: dict, outputs: dict, log, claim: str) -> dict:

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from memorization import claims, data, files, sequences
+from memorization.training import training_record
 from memorization.errors import ConfigError
 from memorization.config import settings_digest
 
@@ -139,17 +140,6 @@ def load_run(settings: dict, inputs: dict):
         images = data.to_unit_interval_rows(arrays["x"][positions], "float64")
     model = load_model(inputs["model"])
     return model, training, images, arrays
-
-
-def training_record(training: dict) -> dict:
-    """What every FC claim reports about how close to interpolation its model got."""
-    result = training["result"]
-    return {
-        "train_steps": result["steps"],
-        "train_final_loss": result["final_loss"],
-        "train_reached_threshold": bool(result["reached_threshold"]),
-        "train_stopped_at_cap": not bool(result["reached_threshold"]),
-    }
 
 
 def local_contraction(model, images: np.ndarray, fixed_point_tol: float, radius_margin: float) -> dict:
