@@ -116,27 +116,27 @@ class Layout:
             for run in self.runs[claim_id]
         }
 
-    def claim_targets(self, claim_id: str) -> list[str]:
+    def claim_targets(self, claim_id: str, models: bool = True) -> list[str]:
         """Everything a claim's figure stands on, down to each run's metrics and model.
 
         A user's target lists all of them, not only the figure: Snakemake deletes the outputs
         of a failed job, and would otherwise call a figure whose table or metrics are gone
         "up to date" on the next run instead of rebuilding them or failing.
         """
-        models = dict.fromkeys(self.model_of(claim_id, run) for run in self.runs[claim_id])
+        model_dirs = dict.fromkeys(self.model_of(claim_id, run) for run in self.runs[claim_id]) if models else {}
         return [
             *self.figures(claim_id),
             self.table(claim_id),
             self.row(claim_id),
             *self.metrics(claim_id),
             *self.examples(claim_id),
-            *(f"{model}/{name}" for model in models for name in ("model.keras", "training.json")),
+            *(f"{model}/{name}" for model in model_dirs for name in ("model.keras", "training.json")),
         ]
 
-    def all_targets(self) -> list[str]:
+    def all_targets(self, models: bool = True) -> list[str]:
         targets = [f"{self.results}/claims.csv", f"{self.results}/claims.md"]
         for claim_id in self.claim_ids:
-            targets += self.claim_targets(claim_id)
+            targets += self.claim_targets(claim_id, models)
         return targets
 
     def archive_inputs(self, include_models: bool) -> dict:
@@ -145,7 +145,8 @@ class Layout:
         model_files = MODEL_RECORDS + (("model.keras",) if include_models else ())
         datasets = sorted({settings["dataset"] for settings in self.models.values()})
         return {
-            "targets": self.all_targets(),
+            # Model weights only on request; their records are listed under "models".
+            "targets": self.all_targets(models=False),
             "rows": [self.row(claim_id) for claim_id in self.claim_ids],
             "provenance": [self.claim_provenance(claim_id) for claim_id in self.claim_ids]
             + [f"{self.results}/data/{dataset}.provenance.json" for dataset in datasets],

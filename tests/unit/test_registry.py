@@ -73,3 +73,11 @@ def test_defaults_are_filled_inside_referenced_claim_sections(tmp_path):
     assert config["c10"]["copies"] == 20 and config["c3"]["model"]["use_bias"] is False
     assert config["c6"]["noise_samples"] == 200  # a default behind a $ref'd property
     assert config["training"]["checkpoint_seconds"] == 300
+
+
+def test_targets_name_the_models_but_the_archive_packs_weights_only_on_request():
+    test = layout()
+    assert any(path.endswith("/model.keras") for path in test.all_targets())
+    packed = [path for paths in test.archive_inputs(include_models=False).values()
+              for path in (paths if isinstance(paths, list) else [paths])]
+    assert not any(path.endswith(".keras") for path in packed)
