@@ -318,22 +318,23 @@ def render(result: Comparison, markdown: bool = False) -> str:
     header = ["claim", "value A", "value B", "B - A", "interval A", "interval B", "verdict A", "verdict B", "flipped"]
     lines += _table(header, [[row[column] for column in header] for row in result.rows], markdown)
     lines.append("")
-    lines.append(heading(f"Config keys that differ ({len(result.config_diff)})"))
-    if result.a.config is None or result.b.config is None:
-        lines.append("not compared (no config.yaml on one side)")
-    elif result.config_diff:
-        lines += _table(["key", "A", "B"], [list(item) for item in result.config_diff], markdown)
-    else:
-        lines.append("none")
+
+    def differences(title: str, column: str, diff: list, compared: bool, missing: str) -> None:
+        lines.append(heading(title))
+        if not compared:
+            lines.append(f"not compared ({missing})")
+        elif diff:
+            lines.extend(_table([column, "A", "B"], [list(item) for item in diff], markdown))
+        else:
+            lines.append("none")
+
+    differences(f"Config keys that differ ({len(result.config_diff)})", "key", result.config_diff,
+                result.a.config is not None and result.b.config is not None, "no config.yaml on one side")
     lines.append("")
     sources = f"A: {result.a.packages_source or 'none'}; B: {result.b.packages_source or 'none'}"
-    lines.append(heading(f"Package versions that differ ({len(result.package_diff)}; {sources})"))
-    if result.a.packages is None or result.b.packages is None:
-        lines.append("not compared (no package versions on one side)")
-    elif result.package_diff:
-        lines += _table(["package", "A", "B"], [list(item) for item in result.package_diff], markdown)
-    else:
-        lines.append("none")
+    differences(f"Package versions that differ ({len(result.package_diff)}; {sources})", "package",
+                result.package_diff, result.a.packages is not None and result.b.packages is not None,
+                "no package versions on one side")
     if result.notes:
         lines += ["", heading("Notes")] + [f"- {note}" for note in result.notes]
     lines.append("")

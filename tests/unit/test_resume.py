@@ -110,9 +110,9 @@ def reference(tmp_path_factory) -> Path:
     return workdir
 
 
-def start_killable_run(reference: Path, workdir: Path) -> tuple[subprocess.Popen, Path, Path]:
-    """Snakemake started on a copy (prepared data reused, so only training runs), returned once
-    the training job has written its first checkpoint."""
+def start_killable_run(reference: Path, workdir: Path) -> tuple[subprocess.Popen, psutil.Process, Path, Path]:
+    """Snakemake started on a copy (prepared data reused, so only training runs), returned with
+    its training process once that has written its first checkpoint."""
     workflow_copy(workdir)
     shutil.copytree(reference / "results" / "test" / "data", workdir / "results" / "test" / "data")
     run_dir = workdir / "results" / "test" / "models" / MODEL
@@ -124,7 +124,9 @@ def start_killable_run(reference: Path, workdir: Path) -> tuple[subprocess.Popen
     while not checkpoint.exists() and first.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
     assert checkpoint.exists(), "no checkpoint appeared before the job ended"
-    return first, run_dir, checkpoint
+    trainer = training_process(psutil.Process(first.pid))
+    assert trainer is not None, "could not find the training process"
+    return first, trainer, run_dir, checkpoint
 
 
 def assert_resumed_once_and_equal(workdir: Path, reference: Path, run_dir: Path) -> None:
@@ -149,9 +151,7 @@ def assert_resumed_once_and_equal(workdir: Path, reference: Path, run_dir: Path)
 
 def test_kill_9_mid_training_then_rerun_resumes_and_matches_an_uninterrupted_run(reference, tmp_path):
     workdir = tmp_path / "killed"
-    first, run_dir, checkpoint = start_killable_run(reference, workdir)
-    trainer = training_process(psutil.Process(first.pid))
-    assert trainer is not None, "could not find the training process"
+    first, trainer, run_dir, checkpoint = start_killable_run(reference, workdir)
     os.kill(trainer.pid, signal.SIGKILL)
     first.communicate(timeout=120)
     assert first.returncode != 0, "the job was not killed mid-run"
@@ -165,9 +165,7 @@ def test_kill_9_mid_training_then_rerun_resumes_and_matches_an_uninterrupted_run
 
 def test_kill_9_of_snakemake_stops_its_training_job_and_the_rerun_resumes(reference, tmp_path):
     workdir = tmp_path / "scheduler-killed"
-    first, run_dir, checkpoint = start_killable_run(reference, workdir)
-    trainer = training_process(psutil.Process(first.pid))
-    assert trainer is not None, "could not find the training process"
+    first, trainer, run_dir, checkpoint = start_killable_run(reference, workdir)
     os.kill(first.pid, signal.SIGKILL)
     first.wait(timeout=60)  # reaped at once, as a shell would; its pipe stays open while the job lives
     # The orphaned job notices within a few seconds that its Snakemake is gone, and stops.
