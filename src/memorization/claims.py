@@ -1,4 +1,18 @@
-"""One row per claim: a measured statistic, a threshold fixed before the run, and a verdict."""
+"""One row per claim: a measured statistic, its 95% interval over seeds, a threshold fixed before
+the run, and a verdict.
+
+The verdict rule is the same for every claim and fixed before any run (README, "Verdicts"):
+
+* a claim is ``reproduced`` only when the runs it rests on fitted, the *whole* 95% interval of its
+  statistic lies on the claimed side of the threshold, and every condition the statement names
+  (controls, contrasts, a second half of the claim) holds by the same interval rule;
+* otherwise it is ``not reproduced``, with the first reason in parentheses: ``runs did not fit``,
+  ``interval straddles the threshold`` (not enough evidence at this scale), or ``condition failed:
+  <name>``; plain ``not reproduced`` means the interval lies entirely on the wrong side (a real
+  failure) or the statistic is NaN.
+
+The verdict therefore always starts with ``reproduced`` or ``not reproduced`` (`outcome`).
+"""
 
 from __future__ import annotations
 
@@ -6,40 +20,137 @@ import json
 import math
 import operator
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
 from memorization import files
 
-COLUMNS = ["claim", "statement", "statistic", "value", "threshold", "verdict", "scale"]
+COLUMNS = ["claim", "statement", "statistic", "value", "threshold", "verdict", "scale", "ci_low", "ci_high", "n_seeds"]
 # Appended by `assemble_claims_table`: where the figure and the provenance of the runs behind
 # each row are, relative to the directory of claims.csv (so the links also work in the archive).
 LINK_COLUMNS = ["figure", "provenance"]
 REPRODUCED, NOT_REPRODUCED = "reproduced", "not reproduced"
+STRADDLES = f"{NOT_REPRODUCED} (interval straddles the threshold)"
+UNFITTED = f"{NOT_REPRODUCED} (runs did not fit)"
 _COMPARISONS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
+# Where an interval lies relative to a threshold.
+HOLDS, FAILS, STRADDLING = "holds", "fails", "straddles"
 
 
-def verdict(value: float, threshold: float, comparison: str) -> str:
-    """``reproduced`` when ``value <comparison> threshold`` holds; NaN never reproduces."""
+def _check_comparison(comparison: str) -> None:
     if comparison not in _COMPARISONS:
         raise ValueError(f"comparison must be one of {', '.join(_COMPARISONS)}, got {comparison!r}")
-    if value is None or not math.isfinite(value):
+
+
+def _is_nan(number) -> bool:
+    return number is None or math.isnan(float(number))
+
+
+def side(low: float, high: float, threshold: float, comparison: str) -> str:
+    """Whether the interval [low, high] lies wholly on the side ``x <comparison> threshold``
+    (`HOLDS`), wholly off it (`FAILS`), or on both (`STRADDLING`); a NaN end `FAILS`."""
+    _check_comparison(comparison)
+    if _is_nan(low) or _is_nan(high):
+        return FAILS
+    inside = [_COMPARISONS[comparison](float(end), threshold) for end in (low, high)]
+    if all(inside):
+        return HOLDS
+    return STRADDLING if any(inside) else FAILS
+
+
+@dataclass(frozen=True)
+class Condition:
+    """A second statement the verdict needs (a control, a contrast, the other half of a claim),
+    judged by the same interval rule as the main statistic."""
+
+    name: str
+    value: float
+    threshold: float
+    comparison: str
+    low: float | None = None
+    high: float | None = None
+
+    @property
+    def interval(self) -> tuple[float, float]:
+        low = self.value if self.low is None else self.low
+        high = self.value if self.high is None else self.high
+        return low, high
+
+    @property
+    def holds(self) -> bool:
+        return not _is_nan(self.value) and side(*self.interval, self.threshold, self.comparison) == HOLDS
+
+    def describe(self) -> str:
+        low, high = self.interval
+        interval = "" if low == high == self.value else f" [{low:.3g}, {high:.3g}]"
+        mark = "holds" if self.holds else "fails"
+        return f"{self.name}: {self.value:.3g}{interval} {self.comparison} {self.threshold:.3g} ({mark})"
+
+
+def verdict(
+    value: float,
+    threshold: float,
+    comparison: str,
+    interval: tuple[float, float] | None = None,
+    *,
+    fitted: bool = True,
+    conditions=(),
+) -> str:
+    """The verdict of one claim (module docstring): ``interval`` defaults to the point
+    ``(value, value)``; NaN never reproduces."""
+    _check_comparison(comparison)
+    if not fitted:
+        return UNFITTED
+    if _is_nan(value) or math.isinf(float(value)):
+        return NOT_REPRODUCED  # a NaN or an overflow never supports a claim
+    low, high = interval if interval is not None else (value, value)
+    where = side(low, high, threshold, comparison)
+    if where == FAILS:
         return NOT_REPRODUCED
-    return REPRODUCED if _COMPARISONS[comparison](value, threshold) else NOT_REPRODUCED
+    if where == STRADDLING:
+        return STRADDLES
+    for condition in conditions:
+        if not condition.holds:
+            return f"{NOT_REPRODUCED} (condition failed: {condition.name})"
+    return REPRODUCED
+
+
+def outcome(verdict_text: str) -> str:
+    """`REPRODUCED` or `NOT_REPRODUCED`: the verdict without its reason."""
+    return REPRODUCED if verdict_text == REPRODUCED else NOT_REPRODUCED
 
 
 def claim_row(
-    claim: str, statement: str, statistic: str, value: float, threshold: float, comparison: str, scale: str
+    claim: str,
+    statement: str,
+    statistic: str,
+    value: float,
+    threshold: float,
+    comparison: str,
+    scale: str,
+    *,
+    interval: tuple[float, float] | None = None,
+    n_seeds: int = 1,
+    fitted: bool = True,
+    conditions=(),
 ) -> dict:
+    low, high = interval if interval is not None else (value, value)
+    text = f"{statistic} {comparison} threshold"
+    if conditions:
+        text += "; conditions: " + "; ".join(condition.describe() for condition in conditions)
     return {
         "claim": claim,
         "statement": statement,
-        "statistic": f"{statistic} {comparison} threshold",
+        "statistic": text,
         "value": float(value),
         "threshold": float(threshold),
-        "verdict": verdict(value, threshold, comparison),
+        "verdict": verdict(value, threshold, comparison, (low, high), fitted=fitted, conditions=conditions),
         "scale": scale,
+        "ci_low": float(low),
+        "ci_high": float(high),
+        "n_seeds": int(n_seeds),
     }
 
 
@@ -48,12 +159,26 @@ def write_claim_row(row: dict, path) -> None:
 
 
 def record_claim(
-    path, log, settings: dict, claim: str, statement: str, *, statistic: str, value: float, comparison: str
+    path,
+    log,
+    settings: dict,
+    claim: str,
+    statement: str,
+    *,
+    statistic: str,
+    value: float,
+    comparison: str,
+    interval: tuple[float, float] | None = None,
+    n_seeds: int = 1,
+    fitted: bool = True,
+    conditions=(),
 ) -> dict:
-    """Judge ``value`` against the claim's threshold (``settings["section"]["claim_threshold"]``,
-    fixed in the config before the run), write the one-row CSV to ``path`` and log it."""
+    """Judge ``value`` and its 95% ``interval`` against the claim's threshold
+    (``settings["section"]["claim_threshold"]``, fixed in the config before the run), together
+    with the fit of its runs and its ``conditions``; write the one-row CSV to ``path`` and log it."""
     row = claim_row(
-        claim, statement, statistic, value, settings["section"]["claim_threshold"], comparison, settings["scale"]
+        claim, statement, statistic, value, settings["section"]["claim_threshold"], comparison, settings["scale"],
+        interval=interval, n_seeds=n_seeds, fitted=fitted, conditions=conditions,
     )
     write_claim_row(row, path)
     log(f"claim row: {row}")
@@ -107,9 +232,15 @@ def tidy_metrics(records: list[dict], run_columns) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def runs_wide(table: pd.DataFrame, run_columns) -> pd.DataFrame:
+    """The tidy table of `tidy_metrics` with one row per run and each statistic as a column
+    (NaN kept, never dropped); ``run_columns`` are the columns that identify a run."""
+    return table.set_index([*run_columns, "statistic"])["value"].unstack("statistic").reset_index()
+
+
 def mean_or_nan(values) -> float:
-    """Mean of ``values``; NaN (never reproduced) when the selection is empty."""
-    return float(pd.Series(values, dtype=float).mean()) if len(values) else float("nan")
+    """Mean of ``values``; NaN (never reproduced) when the selection is empty or holds a NaN."""
+    return float(pd.Series(values, dtype=float).mean(skipna=False)) if len(values) else float("nan")
 
 
 def assemble_claims_table(
