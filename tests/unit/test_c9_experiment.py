@@ -105,7 +105,7 @@ def test_statistic_on_the_wrong_side_does_not_reproduce(tmp_path, records, thres
 @pytest.mark.parametrize("which", ["encoder_fitted", "autoencoder_fitted"])
 def test_runs_that_did_not_fit_count_against_the_claim(tmp_path, which):
     row, table = _summarize(tmp_path, _records(**{which: False}))
-    assert row["verdict"] == "not reproduced" and row["value"] == pytest.approx(-1.0)
+    assert row["verdict"] == "not reproduced (runs did not fit)" and row["value"] == pytest.approx(-1.0)
     assert "unfitted cases: 6 of 6" in row["statistic"]
     # The table still reports what the autoencoders measured.
     measured = table[table.statistic == "autoencoder_attractors_fraction"].value.astype(float)

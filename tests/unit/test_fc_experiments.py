@@ -17,7 +17,7 @@ def test_claims_with_the_same_model_block_share_one_model(complete_section):
     runs5 = c5.expand_runs(complete_section("c5", {"model": MODEL, "widths": [8, 16], "depths": [2], "n_train": [4], "seeds": [0],
                             "claim_threshold": 0.75}), seed=0)
     runs10 = c10.expand_runs(complete_section("c10", {"model": MODEL, "widths": [16], "depths": [2], "seeds": [0], "noise_levels": [0.1],
-                              "claim_threshold": 0.1}), seed=0)
+                              "radius_threshold": 0.1, "claim_threshold": 0.75}), seed=0)
     selu = next(key for key, settings in runs3.items() if settings["model"]["nonlinearity"] == "selu")
     assert selu in runs5 and selu in runs10
     assert runs3[selu]["model"] == runs5[selu]["model"] == runs10[selu]["model"]
@@ -35,7 +35,7 @@ def test_model_key_is_readable_and_changes_with_the_schedule():
 def test_claim_nonlinearity_must_be_among_the_nets(complete_section):
     with pytest.raises(ConfigError):
         c4.expand_runs(complete_section("c4", {"model": MODEL, "nonlinearities": ["linear"], "seeds": [0],
-                        "claim_nonlinearity": "selu", "claim_threshold": 0.5}), seed=0)
+                        "claim_nonlinearity": "selu", "distinct_threshold": 2, "claim_threshold": 0.5}), seed=0)
 
 
 def test_size_concordance_counts_bigger_nets_with_smaller_rho():

@@ -34,8 +34,14 @@ MEASUREMENT_OR_SUMMARY = {
     "c3.claim_nonlinearity": SUMMARY,
     "c4.claim_nonlinearity": SUMMARY,
     "c8.claim_net": SUMMARY,
+    "c8.claim_n": SUMMARY,
     "c6.alignment_threshold": SUMMARY,
     "c7.alignment_threshold": SUMMARY,
+    # Fit checks and second conditions of the verdicts (claims.py, "verdict rule").
+    **{f"{claim}.fit_tol": SUMMARY for claim in ("c1", "c2", "c6", "c7", "c8")},
+    "c4.distinct_threshold": SUMMARY,
+    "c8.control_threshold": SUMMARY,
+    "c10.radius_threshold": SUMMARY,
     **{f"c3.{name}": FC_MEASUREMENT for name in ("fixed_point_tol", "radius_margin")},
     **{f"c5.{name}": FC_MEASUREMENT for name in ("fixed_point_tol", "radius_margin")},
     **{
@@ -43,7 +49,8 @@ MEASUREMENT_OR_SUMMARY = {
         for name in ("n_test_starts", "n_noise_starts", "n_noisy_train_starts", "noisy_train_sigma", "max_steps",
                      "tol", "eps", "gallery_starts")
     },
-    **{f"c10.{name}": FC_MEASUREMENT for name in ("noise_levels[]", "copies", "max_steps", "tol", "eps", "return_level")},
+    **{f"c10.{name}": FC_MEASUREMENT for name in ("noise_levels[]", "copies", "max_steps", "tol", "eps", "return_level",
+                                                   "fixed_point_tol", "radius_margin")},
     **{
         f"c9.{name}": "measurement of C9's models (sequence encoders and shared autoencoders): measured again, not retrained"
         for name in ("n_noise_starts", "n_test_starts", "n_noisy_frame_starts", "noisy_frame_sigma", "max_steps", "tol",
@@ -66,13 +73,15 @@ MEASUREMENT_OR_SUMMARY = {
 NO_OTHER_VALUE = {
     "c8.dataset": "the schema allows cifar10 only",
     "c4.claim_nonlinearity": "must be one of c4.nonlinearities, which lists selu only",
+    "c8.claim_net": "must name one of c8.nets beside a control; test.yaml's other net is its only control",
+    "c8.claim_n": "must be one of c8.n_train, which lists 2 only",
     "c7.sweeps[].stages[]": "a 4 x 4 image allows 1 or 2 stride-2 stages, and both are listed",
     **{f"{claim}.model.sequence": "null or an object that C9 fills in for its own models; no scalar replaces it"
        for claim in ("c3", "c4", "c5", "c9", "c10")},
     "c9.sequences[0].kind": "a movie needs lengths that trace a square path; sequences[0]'s length 3 does not",
 }
 # Changing a listed value also changes the setting that must name one of the list's values.
-COMPANIONS = {"nonlinearities[]": "claim_nonlinearity", "nets[].name": "claim_net"}
+COMPANIONS = {"nonlinearities[]": "claim_nonlinearity", "nets[].name": "claim_net", "n_train[]": "claim_n"}
 
 
 def base_config() -> dict:
@@ -209,7 +218,9 @@ def test_allow_list_names_only_existing_settings():
 def test_the_global_seed_changes_every_key():
     config = base_config()
     changed = copy.deepcopy(config)
-    changed["seed"] += 1
+    # Beyond every claim's seed offsets (base seed + offset is the run's seed, so a shift by one
+    # would meet the next offset's runs).
+    changed["seed"] += 1000
     before, after = keys_of(config), keys_of(changed)
     assert not {run for _, run, _ in before} & {run for _, run, _ in after}
 

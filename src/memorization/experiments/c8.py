@@ -5,14 +5,25 @@ Each run trains one autoencoder of ``stages`` stride-2 3x3 convolutions with lea
 output convolution, on n CIFAR-10 images. A deep net (bottleneck 1 x 1) and a shallow one are
 compared. From test images and uniform noise, one pass f(z) and the iterates f^k(z) are
 compared with the training images: a start *reaches* a training image when it ends within RMS
-distance ``eps`` of ONE of them; it *stays near its input* when ||f(z) - z||_rms < eps.
+distance ``eps`` of ONE of them; it *stays near its input* when ||f(z) - z||_rms < eps. A net
+*fits* when every training image is within RMS ``fit_tol`` of its image under f.
+
+Verdict, at n = ``claim_n`` only (with biases, n = 1 can be met by the biases alone): the
+fraction of test and noise starts of the ``claim_net`` nets that reach a training image, pooled
+over seeds (hull of the exact binomial interval and the bootstrap over seeds), must lie wholly at
+or above the threshold; the same fraction for every other net (the shallow control) must lie
+wholly at or below ``control_threshold``; every one of those nets must fit. Other n are
+measured and drawn, not judged.
 """
 
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 from memorization import claims, data, files
+from memorization.analysis.intervals import pooled_fraction
+from memorization.errors import ConfigError
 from memorization.training import training_record
 from memorization.experiments import conv
 from memorization.config import settings_digest
@@ -20,7 +31,7 @@ from memorization.config import settings_digest
 CLAIM = "c8"
 STATEMENT = (
     "Deep nonlinear convolutional autoencoders memorize individual training images: iterating them from test "
-    "images or noise ends at one training image, while shallow ones stay near the input"
+    "images or noise ends at one training image, while shallow ones do not"
 )
 START_KINDS = ("test", "noise")
 MEASUREMENT_KEYS = ("n_test_starts", "n_noise_starts", "iterations", "tol", "eps", "gallery_starts")
@@ -35,6 +46,11 @@ def run_key(settings: dict) -> str:
 
 
 def expand_runs(section: dict, seed: int) -> dict[str, dict]:
+    names = [net["name"] for net in section["nets"]]
+    if section["claim_net"] not in names or len(names) < 2:
+        raise ConfigError(f"c8.claim_net {section['claim_net']!r} must be one of c8.nets {names}, beside a control net")
+    if section["claim_n"] not in section["n_train"]:
+        raise ConfigError(f"c8.claim_n {section['claim_n']} must be one of c8.n_train {section['n_train']}")
     runs = {}
     for net in section["nets"]:
         for n in section["n_train"]:
@@ -134,6 +150,8 @@ def measure(settings: dict, inputs: dict, outputs: dict, log) -> dict:
         result = iterate_to_fixed_point(apply, points, settings["iterations"], settings["tol"], snapshot_steps=snapshots_at)
         summary = match_to_examples(result, train_rows, settings["eps"])
         metrics.update({
+            f"{kind}_reaching": int(summary["reached"].sum()),
+            f"{kind}_starts": len(points),
             f"{kind}_input_near_training": float(np.mean(input_distance < settings["eps"])),
             f"{kind}_one_pass_reaching": float(np.mean(finite & (one_pass_distance < settings["eps"]))),
             f"{kind}_one_pass_near_input": float(np.mean(finite & (rms_distance(one_pass, points) < settings["eps"]))),
@@ -161,19 +179,45 @@ def measure(settings: dict, inputs: dict, outputs: dict, log) -> dict:
     return {"metrics": metrics}
 
 
+def pooled_reaching(runs: pd.DataFrame) -> tuple[float, float, float]:
+    """(fraction, low, high) of test and noise starts reaching a training image, pooled over the
+    runs (one per seed)."""
+    reaching = runs["test_reaching"].astype(float) + runs["noise_reaching"].astype(float)
+    starts = runs["test_starts"].astype(float) + runs["noise_starts"].astype(float)
+    return pooled_fraction(reaching, starts)
+
+
 def summarize(settings: dict, inputs: dict, outputs: dict, log) -> None:
     section = settings["section"]
+
     def run_columns(run: dict) -> dict:
         return {"run": run_key(run), **{name: run[name] for name in ("net", "stages", "channels", "n", "seed")}}
 
     table = claims.tidy_metrics(claims.read_records(inputs["metrics"]), run_columns).astype({"value": float})
-    files.write_csv(outputs["table"], table)
-    claim_net = section["claim_net"]
-    chosen = table[(table.net == claim_net) & (table.statistic == "test_and_noise_fraction_reaching")]
-    value = claims.mean_or_nan(chosen["value"])
+    runs = claims.runs_wide(table, ["run", "net", "stages", "channels", "n", "seed"])
+    runs["fitted"] = runs["train_fixed_point_error_max"] < section["fit_tol"]
+    fitted_rows = runs[["run", "net", "stages", "channels", "n", "seed"]].assign(
+        statistic="fitted", value=runs["fitted"].astype(float))
+    files.write_csv(outputs["table"], pd.concat([table, fitted_rows], ignore_index=True))
+
+    claim_net, claim_n = section["claim_net"], section["claim_n"]
+    judged = runs[runs.n == claim_n]
+    deep = judged[judged.net == claim_net]
+    controls = judged[judged.net != claim_net]
+    value, low, high = pooled_reaching(deep)
+    control_value, control_low, control_high = pooled_reaching(controls) if len(controls) else (float("nan"),) * 3
+    control_names = ", ".join(sorted(controls.net.unique())) or "none"
+    used = pd.concat([deep, controls])
     claims.record_claim(
         outputs["row"], log, settings, CLAIM, STATEMENT, comparison=">=",
-        statistic=f"fraction of test-image and noise starts whose iterates end within eps of ONE training image "
-        f"({claim_net} net, mean over n)",
-        value=value,
+        statistic=(
+            f"fraction of test-image and noise starts whose iterates end within eps of ONE training image ({claim_net} "
+            f"nets, n = {claim_n}, pooled over {deep.seed.nunique()} seeds; interval: hull of exact binomial and seed "
+            f"bootstrap; {int(used['fitted'].sum())} of {len(used)} nets at n = {claim_n} fitted, every training image "
+            f"within RMS {section['fit_tol']} of f(x))"
+        ),
+        value=value, interval=(low, high), n_seeds=deep.seed.nunique(),
+        fitted=bool(len(used)) and bool(used["fitted"].all()),
+        conditions=[claims.Condition(f"control ({control_names} nets): fraction of starts reaching a training image",
+                                     control_value, section["control_threshold"], "<=", control_low, control_high)],
     )

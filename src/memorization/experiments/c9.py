@@ -26,7 +26,7 @@ import pandas as pd
 
 from memorization import claims, data, files, sequences
 from memorization.training import training_record
-from memorization.analysis.intervals import binomial_interval, bootstrap_mean_interval
+from memorization.analysis.intervals import binomial_interval, bootstrap_mean_interval, seed_mean
 from memorization.errors import MemorizationError
 from memorization.experiments import fc
 
@@ -324,11 +324,10 @@ def summarize(settings: dict, inputs: dict, outputs: dict, log) -> None:
     advantage = advantage_by_seed(case_table) if len(case_table) else pd.Series(dtype=float)
     table = pd.concat([table, pd.DataFrame(summary_rows(case_table, advantage))], ignore_index=True)
     files.write_csv(outputs["table"], table)
-    low, high = bootstrap_mean_interval(advantage.to_numpy())
+    value, low, high = seed_mean(advantage.to_numpy())
     unfitted = int((~case_table["both_fitted"]).sum()) if len(case_table) else 0
     attracting = int(case_table["attracting_cycle"].sum()) if len(case_table) else 0
     per_seed = ", ".join(f"{value:.3f}" for value in advantage.to_numpy())
-    value = float(advantage.mean()) if len(advantage) else float("nan")
     claims.record_claim(
         outputs["row"], log, settings, CLAIM, STATEMENT, comparison=">",
         statistic=(
@@ -338,5 +337,5 @@ def summarize(settings: dict, inputs: dict, outputs: dict, log) -> None:
             f"cycles: {attracting} of {len(case_table)}); per seed [{per_seed}], 95% bootstrap interval over "
             f"seeds [{low:.3f}, {high:.3f}]"
         ),
-        value=value,
+        value=value, interval=(low, high), n_seeds=len(advantage), fitted=unfitted == 0 and len(case_table) > 0,
     )

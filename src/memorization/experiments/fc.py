@@ -25,16 +25,21 @@ MODEL_KEYS = (
 )
 SHORT_NAMES = {"cos_minus_id": "cosid", "selu": "selu", "leaky_relu": "lrelu", "linear": "linear"}
 SHORT_INITS = {"fan_in_uniform": "fanin", "glorot_uniform": "glorot", "zeros": "zeros"}
+# Learning-rate schedules of the model block; a constant rate adds no setting (and keeps old keys).
+SCHEDULE_KEYS = ("schedule", "final_fraction")
 
 
 def model_settings(block: dict, seed: int, **overrides) -> dict:
     """The settings of one model: the claim's ``model`` block with sweep values put in.
 
-    ``sequence`` (a `memorization.sequences` spec; C9's movies) is kept only when set, so models
-    trained on the default draw of ``n_train`` images keep their settings and keys."""
+    ``sequence`` (a `memorization.sequences` spec; C9's movies) and a learning-rate ``schedule``
+    other than constant are kept only when set, so models without them keep their settings and
+    keys."""
     settings = {key: block[key] for key in MODEL_KEYS}
     if block.get("sequence") is not None:
         settings["sequence"] = block["sequence"]
+    if block.get("schedule", "constant") != "constant":
+        settings.update({key: block[key] for key in SCHEDULE_KEYS})
     settings.update(overrides)
     if settings.get("sequence", "absent") is None:
         del settings["sequence"]
@@ -102,9 +107,14 @@ def fit_model(settings: dict, inputs: dict, outputs: dict, log, options, *, targ
         seed=settings["seed"],
         dtype=settings["float_dtype"],
     )
-    optimizer = {"adam": keras.optimizers.Adam, "sgd": keras.optimizers.SGD}[settings["optimizer"]](
-        learning_rate=settings["learning_rate"]
-    )
+    rate = settings["learning_rate"]
+    if settings.get("schedule") == "cosine_decay":
+        # Decaying the rate lets nets that oscillate around a loss floor at a constant rate
+        # (cos(x) - x at Adam 1e-4) settle below the interpolation threshold.
+        rate = keras.optimizers.schedules.CosineDecay(
+            rate, decay_steps=settings["max_steps"], alpha=settings["final_fraction"]
+        )
+    optimizer = {"adam": keras.optimizers.Adam, "sgd": keras.optimizers.SGD}[settings["optimizer"]](learning_rate=rate)
     result = fit_full_batch(
         model,
         images,
@@ -169,18 +179,55 @@ def local_contraction(model, images: np.ndarray, fixed_point_tol: float, radius_
     }
 
 
+def net_variants(section: dict) -> list[dict]:
+    """The nets a claim compares: each entry of ``nonlinearities`` is a nonlinearity (biases as
+    in the model block) or a mapping {nonlinearity, use_bias} (e.g. leaky ReLU with biases)."""
+    variants = []
+    for entry in section["nonlinearities"]:
+        entry = {"nonlinearity": entry} if isinstance(entry, str) else entry
+        variants.append({"nonlinearity": entry["nonlinearity"],
+                         "use_bias": bool(entry.get("use_bias", section["model"]["use_bias"]))})
+    return variants
+
+
+def net_label(model: dict) -> str:
+    """A net's name in tables and figures: its nonlinearity, ``+bias`` when it has biases."""
+    return model["nonlinearity"] + ("+bias" if model["use_bias"] else "")
+
+
+def claim_net(section: dict) -> str:
+    """Label of the net whose statistic is the claim's: ``claim_nonlinearity`` with the model
+    block's biases."""
+    return net_label({"nonlinearity": section["claim_nonlinearity"], "use_bias": section["model"]["use_bias"]})
+
+
+def no_attractors_by_construction(model: dict) -> str:
+    """Why a net cannot have an attracting training example whatever training does, or "".
+
+    A linear net is one matrix A; fitting the examples makes A fix their span, so rho(A) >= 1 at
+    every example. A bias-free leaky ReLU net is positively homogeneous (f(c x) = c f(x), c > 0),
+    so J_f(x) x = f(x) = x at a fixed point x: eigenvalue 1, rho >= 1. With biases neither holds.
+    """
+    if model["nonlinearity"] == "linear":
+        return "linear: J_f is one matrix that fixes the span of the examples (rho = 1)"
+    if model["nonlinearity"] == "leaky_relu" and not model["use_bias"]:
+        return "bias-free leaky ReLU: positively homogeneous, J_f(x) x = x at a fixed point (rho >= 1)"
+    return ""
+
+
 def runs_per_nonlinearity(claim: str, section: dict, seed: int, **measurement) -> dict[str, dict]:
-    """One run per nonlinearity x seed of the claim's model; the claim's verdict is read off
-    ``claim_nonlinearity``, which must be one of the nonlinearities run."""
-    if section["claim_nonlinearity"] not in section["nonlinearities"]:
+    """One run per net variant x seed of the claim's model; the claim's verdict is read off the
+    net of ``claim_nonlinearity``, which must be one of the nets run."""
+    variants = net_variants(section)
+    if claim_net(section) not in {net_label(variant) for variant in variants}:
         raise ConfigError(
-            f"{claim}.claim_nonlinearity {section['claim_nonlinearity']!r} must be one of "
-            f"{claim}.nonlinearities {section['nonlinearities']}"
+            f"{claim}.claim_nonlinearity {section['claim_nonlinearity']!r} (biases as in {claim}.model) must be one of "
+            f"{claim}.nonlinearities {[net_label(variant) for variant in variants]}"
         )
     runs = {}
-    for nonlinearity in section["nonlinearities"]:
+    for variant in variants:
         for run_seed in section["seeds"]:
-            model = model_settings(section["model"], seed + run_seed, nonlinearity=nonlinearity)
+            model = model_settings(section["model"], seed + run_seed, **variant)
             key, settings = claim_run(claim, model, **measurement)
             runs[key] = settings
     return runs
@@ -206,11 +253,15 @@ def measure_local_contraction(claim: str, settings: dict, inputs: dict, outputs:
 
 
 def model_columns(settings: dict) -> dict:
-    """The model's settings as table columns."""
+    """The model's settings as table columns; ``net`` is `net_label`, ``by_construction`` says
+    why the net cannot have attractors (empty when it can)."""
     model = settings["model"]
     return {
         "run": settings["model_key"],
+        "net": net_label(model),
+        "by_construction": no_attractors_by_construction(model),
         "nonlinearity": model["nonlinearity"],
+        "use_bias": bool(model["use_bias"]),
         "width": model["width"],
         "depth": model["depth"],
         "n": model["n_train"],
@@ -222,3 +273,37 @@ def model_columns(settings: dict) -> dict:
 def tidy(records: list[dict]) -> pd.DataFrame:
     """One row per run x scalar statistic of ``metrics``, with the model's settings as columns."""
     return claims.tidy_metrics(records, model_columns)
+
+
+RUN_COLUMNS = (
+    "run", "net", "by_construction", "nonlinearity", "use_bias", "width", "depth", "n", "initializer", "seed",
+)
+
+
+def runs_table(table: pd.DataFrame) -> pd.DataFrame:
+    """One row per run: its model columns and each scalar statistic of ``tidy`` as a column
+    (NaN kept, never dropped)."""
+    return claims.runs_wide(table, [column for column in RUN_COLUMNS if column in table.columns])
+
+
+def fitted(runs: pd.DataFrame) -> pd.Series:
+    """Per run of `runs_table`: whether training reached the model's loss threshold (for these
+    nets, loss < 1e-12 means an RMS error ~1e-6 per pixel: interpolation)."""
+    return runs["train_reached_threshold"].map(lambda reached: pd.notna(reached) and bool(reached))
+
+
+def fit_note(runs: pd.DataFrame, what: str) -> str:
+    """'k of m <what> reached the loss threshold' for the statistic's text."""
+    return f"{int(fitted(runs).sum())} of {len(runs)} {what} reached the loss threshold"
+
+
+def per_seed(runs: pd.DataFrame, column: str) -> pd.Series:
+    """``column`` of one run per seed (a claim's net), indexed by seed."""
+    return runs.set_index("seed")[column].astype(float).sort_index()
+
+
+def fit_rows(runs: pd.DataFrame) -> pd.DataFrame:
+    """Tidy rows ``fitted`` (1 or 0) per run of `runs_table` with a ``fitted`` column, so every
+    table flags the nets that did not reach their interpolation threshold."""
+    columns = [column for column in RUN_COLUMNS if column in runs.columns]
+    return runs[columns].assign(statistic="fitted", value=runs["fitted"].astype(float))
