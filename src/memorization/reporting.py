@@ -83,8 +83,13 @@ def claims_summary(claims_csv: str | os.PathLike) -> str:
     import pandas as pd
 
     table = pd.read_csv(claims_csv)
+
+    def interval(row) -> str:
+        low, high = getattr(row, "ci_low", float("nan")), getattr(row, "ci_high", float("nan"))
+        return "" if pd.isna(low) or pd.isna(high) else f" [{low:.3g}, {high:.3g}]"
+
     return "; ".join(
-        f"{row.claim.upper()} {row.verdict} ({row.statistic}: {row.value:.3g} vs {row.threshold:.3g})"
+        f"{row.claim.upper()} {row.verdict} ({row.statistic}: {row.value:.3g}{interval(row)} vs {row.threshold:.3g})"
         for row in table.itertuples()
     )
 

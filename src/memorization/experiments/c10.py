@@ -101,7 +101,7 @@ def measure(settings: dict, inputs: dict, outputs: dict, log) -> dict:
 
 
 def largest_nets(models: pd.DataFrame) -> pd.DataFrame:
-    """Per seed, the widest net among the deepest ones (the sweep's corner)."""
+    """Per seed, the deepest of the widest nets (the corner of a full width x depth grid)."""
     ordered = models.sort_values(["seed", "width", "depth"])
     return ordered.groupby("seed").tail(1).set_index("seed").sort_index()
 

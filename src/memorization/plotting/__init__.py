@@ -43,15 +43,47 @@ def show_image(axis, vector: np.ndarray, title: str | None = None) -> None:
         axis.set_title(title, fontsize=8)
 
 
+def claim_line(row: dict) -> str:
+    """The claims row as one line: value, 95% interval over seeds, threshold and verdict."""
+    interval = ""
+    if "ci_low" in row and np.isfinite(row["ci_low"]) and np.isfinite(row["ci_high"]):
+        interval = f" [{row['ci_low']:.3g}, {row['ci_high']:.3g}]"
+    seeds = f", {int(row['n_seeds'])} seed{'s' if int(row['n_seeds']) != 1 else ''}" if "n_seeds" in row else ""
+    return f"{row['value']:.3g}{interval} (95% interval{seeds}; threshold {row['threshold']:.3g}): {row['verdict']}"
+
+
+def fit_note(fitted) -> str:
+    """'' when every run fitted, else '(not interpolated: k of m runs)' for a label."""
+    fitted = np.asarray(fitted, dtype=float)
+    missing = int(np.sum(fitted < 0.5))
+    return "" if missing == 0 else f"(not interpolated: {missing} of {fitted.size} runs)"
+
+
+def seed_points(axis, data, x: str, y: str, hue: str | None = None, order=None, hue_order=None) -> None:
+    """One point per seed (a strip per x and hue) and the mean over seeds as a black bar on each."""
+    levels = data[hue].nunique() if hue else 1
+    dodge = levels > 1
+    sns.stripplot(data=data, x=x, y=y, hue=hue, order=order, hue_order=hue_order, dodge=dodge, jitter=0.1, size=5,
+                  legend=bool(hue), ax=axis)
+    # Strips of `levels` hue levels are centred 0.8 / levels apart, spanning 0.8 - 0.8 / levels.
+    means = {"palette": ["black"] * levels} if hue else {"color": "black"}
+    sns.pointplot(data=data, x=x, y=y, hue=hue, order=order, hue_order=hue_order,
+                  dodge=(0.8 - 0.8 / levels) if dodge else False, errorbar=None, markers="_", markersize=14,
+                  linestyles="none", legend=False, ax=axis, **means)
+
+
 def log_lines_against_n(axis, selected, n_values, ylabel: str, hue: str = "method") -> None:
-    """Statistic against the number of training images n, both axes logarithmic, one line per ``hue``.
+    """Statistic against the number of training images n, both axes logarithmic, one line per ``hue``
+    (the mean over seeds) with every seed's value as a point.
 
     Exact zeros (rounding-level results) are drawn at `LOG_FLOOR` instead of vanishing.
     """
     from matplotlib.ticker import NullLocator, ScalarFormatter
 
     selected = selected.assign(value=selected["value"].astype(float).clip(lower=LOG_FLOOR))
-    sns.lineplot(data=selected, x="n", y="value", hue=hue, style=hue, markers=True, dashes=False, ax=axis)
+    sns.lineplot(data=selected, x="n", y="value", hue=hue, style=hue, markers=True, dashes=False, errorbar=None,
+                 ax=axis)
+    sns.scatterplot(data=selected, x="n", y="value", hue=hue, alpha=0.4, s=14, legend=False, ax=axis)
     axis.set_yscale("log")
     axis.set_xscale("log")
     axis.set_xticks(sorted(n_values))

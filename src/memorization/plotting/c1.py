@@ -7,7 +7,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from memorization.plotting import LOG_FLOOR, log_lines_against_n, show_image
+from memorization.plotting import LOG_FLOOR, claim_line, fit_note, log_lines_against_n, show_image
 
 METHOD_LABELS = {
     ("gd", "zeros"): "GD, W0 = 0",
@@ -62,9 +62,11 @@ def draw(data, params: dict):
             show_image(side, training[row_index], "training image" if row_index == 0 else None)
         else:
             side.axis("off")
+    gd_fitted = table[(table.statistic == "fitted") & (table.optimizer == "gd")]["value"]
     top.suptitle(
         f"C1: linear autoencoder f(x) = Wx, n = {n_shown} training images. "
-        "GD outputs lie in the span of the training images; Adam's do not.",
+        f"GD outputs lie in the span of the training images; Adam's do not.\nClaim: {claim_line(data.row)} "
+        f"{fit_note(gd_fitted)}",
         fontsize=10,
     )
 

@@ -1,51 +1,60 @@
-"""Figure C10: probability that noisy copies of a training example iterate back to it, vs noise level."""
+"""Figure C10: how often noisy copies of the attracting training examples iterate back to them, vs
+noise level, per net size and seed; their basin radii; and the per-seed trend statistic."""
 
 from __future__ import annotations
-
 
 import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
 
+from memorization.plotting import claim_line, fit_note
 
 
 def draw(data, params: dict):
     table, row = data.table, data.row
+    table["value"] = pd.to_numeric(table["value"].replace({"True": 1.0, "False": 0.0}), errors="coerce")
     return_level = params["return_level"]
-    runs = table.drop_duplicates("run").set_index("run")
-    curves, radii = [], []
-    for run in data.runs:
-        examples = data.examples(run)
-        info = runs.loc[run]
-        label = f"width {int(info.width)}, depth {int(info.depth)}"
-        for level, probability in zip(examples["noise_levels"], examples["return_probability"]):
-            for example, value in enumerate(probability):
-                curves.append({"net": label, "noise": level, "example": example, "probability": value})
-        for example, value in enumerate(examples["basin_radius"]):
-            radii.append({"net": label, "example": example, "radius": value, "size": (info.width, info.depth)})
-    curves, radii = pd.DataFrame(curves), pd.DataFrame(radii)
-    order = list(radii.sort_values("size").net.unique())
+    models = table[table.width.notna()].copy()
+    models["net"] = [f"width {int(w)}, depth {int(d)}" for w, d in zip(models.width, models.depth)]
+    order = list(models.sort_values(["width", "depth"]).net.unique())
+    prefix = "attracting_return_s"
+    curves = models[models.statistic.str.startswith(prefix)].assign(
+        noise=lambda frame: frame.statistic.str[len(prefix):].astype(float))
+    radii = models[models.statistic == "attracting_median_radius"]
+    trend = table[table.statistic == "basin_concordance"]
 
-    figure, axes = plt.subplots(1, 2, figsize=(13, 4.8), constrained_layout=True)
-    # Per example the return probability is close to 0 or 1, so the mean (the fraction of examples
-    # that hold their copies) is shown, without a band.
-    sns.lineplot(data=curves, x="noise", y="probability", hue="net", hue_order=order, marker="o", errorbar=None, ax=axes[0])
+    figure, axes = plt.subplots(1, 3, figsize=(17, 5), constrained_layout=True, gridspec_kw={"width_ratios": [1.4, 1, 0.6]})
+    # Thin lines: one seed each; thick: the mean over seeds.
+    sns.lineplot(data=curves, x="noise", y="value", hue="net", hue_order=order, units="seed", estimator=None,
+                 alpha=0.35, linewidth=0.8, legend=False, ax=axes[0])
+    sns.lineplot(data=curves, x="noise", y="value", hue="net", hue_order=order, errorbar=None, marker="o",
+                 linewidth=2, ax=axes[0])
     axes[0].axhline(return_level, color="black", linestyle=":", label=f"return level {return_level:g}")
-    axes[0].set_xlabel("noise std s of x_i + N(0, s^2 I)")
-    axes[0].set_ylabel("fraction of noisy copies iterating back to x_i\n(mean over training examples)")
+    axes[0].set_xscale("log")
+    axes[0].set_xlabel("noise std s of x_i + N(0, s^2 I) (per pixel)")
+    axes[0].set_ylabel("fraction of noisy copies iterating back to x_i\n(mean over attracting examples)")
     axes[0].set_ylim(-0.02, 1.02)
     axes[0].legend(fontsize=7)
-    sns.stripplot(data=radii, x="net", y="radius", order=order, hue="net", hue_order=order, legend=False, jitter=0.2, size=6, ax=axes[1])
-    axes[1].axhline(row["threshold"], color="black", linestyle=":")
-    axes[1].annotate(f"claim threshold {row['threshold']:g}", xy=(0.99, row["threshold"]), xycoords=("axes fraction", "data"),
-                     ha="right", va="bottom", fontsize=7)
+    sns.stripplot(data=radii, x="net", y="value", order=order, hue="net", hue_order=order, legend=False, jitter=0.15,
+                  size=6, ax=axes[1])
+    axes[1].axhline(params["radius_threshold"], color="black", linestyle=":")
     axes[1].set_xlabel("")
-    axes[1].set_ylabel(f"basin radius (largest s with >= {return_level:.0%} return)")
-    axes[1].tick_params(axis="x", labelsize=8)
-    first = table.iloc[0]
+    axes[1].set_ylabel(f"median basin radius of the attracting examples, per seed\n(largest s with >= "
+                       f"{return_level:.0%} return; dotted: radius threshold)")
+    axes[1].tick_params(axis="x", labelsize=7, rotation=20)
+    sns.stripplot(data=trend, y="value", jitter=0.1, size=6, ax=axes[2])
+    axes[2].axhline(row["threshold"], color="black", linestyle=":")
+    axes[2].axhline(0.5, color="grey", linestyle="--", linewidth=0.8)
+    axes[2].set_ylim(-0.03, 1.03)
+    axes[2].set_ylabel("fraction of (smaller, bigger) pairs whose bigger net\nreturns more often, per seed "
+                       "(dotted: threshold)")
+    first = models.iloc[0]
+    without = int((models[models.statistic == "attractors"]["value"] == 0).sum())
+    note = fit_note(models[models.statistic == "fitted"]["value"])
     figure.suptitle(
-        f"C10: basins of attraction ({first.nonlinearity} MLPs, n = {int(first.n)}). Claim: median basin radius of the "
-        f"widest and deepest net {row['value']:.3g} (threshold {row['threshold']:.3g}): {row['verdict']}",
+        f"C10: basins of the attracting training examples ({first.nonlinearity} MLPs, n = {int(first.n)}, "
+        f"{models.seed.nunique()} seeds; nets without attractors: {without}) {note}\n"
+        f"Claim: basins grow with width and depth in {claim_line(row)}",
         fontsize=10,
     )
     return figure

@@ -7,7 +7,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from memorization.plotting import LOG_FLOOR, log_lines_against_n, show_image
+from memorization.plotting import LOG_FLOOR, claim_line, log_lines_against_n, show_image
 
 STATISTICS = [
     ("nonlinear_span_residual_median", "median residual of phi^-1(f(z))\noutside span{phi^-1(x_i)}"),
@@ -55,7 +55,7 @@ def draw(data, params: dict):
             side.axis("off")
     top.suptitle(
         f"C2: f(x) = tanh(Wx) from W = 0, n = {int(runs.n.max())}. GD outputs equal the nonlinear-span prediction; "
-        f"Adam's do not. Claim statistic {row['value']:.2g} (threshold {row['threshold']:.0e}): {row['verdict']}",
+        f"Adam's do not. Claim statistic {claim_line(row)}",
         fontsize=10,
     )
 

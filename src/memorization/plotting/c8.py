@@ -6,8 +6,8 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-import seaborn as sns
 
+from memorization.plotting import claim_line, fit_note, seed_points
 
 
 def show_rgb(axis, vector, side: int, title=None):
@@ -30,7 +30,8 @@ FRACTIONS = {
 
 def draw(data, params: dict):
     table = data.table
-    eps, iterations = params["eps"], params["iterations"]
+    table["value"] = pd.to_numeric(table["value"], errors="coerce")
+    eps, iterations, claim_n = params["eps"], params["iterations"], params["claim_n"]
     runs = table.drop_duplicates("run")[["run", "net", "stages", "n", "seed"]].sort_values(["stages", "n", "seed"])
     nets = list(dict.fromkeys(runs.net))
     n_gallery = 2 if 2 in set(runs.n) else int(runs.n.min())
@@ -39,8 +40,8 @@ def draw(data, params: dict):
     for kind in ("test", "noise"):
         for statistic, label in FRACTIONS.items():
             chosen = table[table.statistic == f"{kind}_{statistic}"]
-            fractions += [{"net": f"{row.net} (D = {row.stages})", "n": int(row.n), "start": kind, "what": label,
-                           "fraction": row.value} for row in chosen.itertuples()]
+            fractions += [{"net": f"{row.net} (D = {row.stages})", "n": int(row.n), "seed": int(row.seed),
+                           "start": kind, "what": label, "fraction": row.value} for row in chosen.itertuples()]
     fractions = pd.DataFrame(fractions)
 
     figure = plt.figure(figsize=(15, 10), constrained_layout=True)
@@ -83,20 +84,21 @@ def draw(data, params: dict):
         inset = train_axes[0].inset_axes([index / 8, 0, 1 / 8 - 0.01, 1])
         show_rgb(inset, image, side)
     train_axes[0].set_title(f"training images (n = {n_gallery})", fontsize=8)
+    judged = fractions[fractions.n == claim_n]
     for axis, kind in zip(train_axes[1:], ("test", "noise")):
-        chosen = fractions[fractions.start == kind]
-        sns.barplot(data=chosen, x="what", y="fraction", hue="net", errorbar=None, ax=axis,
-                    order=list(FRACTIONS.values()))
-        for container, (net, group) in zip(axis.containers, chosen.groupby("net", sort=False)):
-            axis.bar_label(container, fmt="%.2f", fontsize=6)
-        axis.set_ylim(0, 1.1)
+        chosen = judged[judged.start == kind]
+        # One point per seed; the bar is the mean over seeds.
+        seed_points(axis, chosen, "what", "fraction", hue="net", order=list(FRACTIONS.values()))
+        axis.set_ylim(-0.03, 1.1)
         axis.set_xlabel("")
-        axis.set_ylabel(f"fraction of {kind} starts (mean over n)")
+        axis.set_ylabel(f"fraction of {kind} starts, n = {claim_n}\n(points: seeds, bars: mean)")
         axis.tick_params(axis="x", labelsize=7)
         axis.legend(fontsize=7)
-        axis.set_title(f"{kind} starts (K = {iterations}, eps = {eps}), mean over n in {sorted(set(chosen.n))}",
-                       fontsize=9)
+        axis.set_title(f"{kind} starts (K = {iterations}, eps = {eps}), n = {claim_n} (the judged n), "
+                       f"{chosen.seed.nunique()} seeds", fontsize=9)
+    note = fit_note(table[(table.statistic == "fitted") & (table.n == claim_n)]["value"])
     figure.suptitle("C8: nonlinear conv autoencoders on CIFAR-10 (leaky ReLU, stride-2 encoder, upsampling decoder). "
-                    "Deep nets send test images and noise to individual training images; shallow ones stay near the input",
-                    fontsize=10)
+                    f"Do deep nets send test images and noise to individual training images, and shallow ones not? {note}\n"
+                    f"Claim: fraction of the deep net's starts reaching one training image at n = {claim_n} "
+                    f"{claim_line(data.row)}", fontsize=10)
     return figure

@@ -7,7 +7,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from memorization.plotting import LOG_FLOOR, show_image
+from memorization.plotting import LOG_FLOOR, claim_line, show_image
 
 
 def numeric(values: pd.Series) -> pd.Series:
@@ -133,7 +133,7 @@ def draw(data, params: dict):
     figure.suptitle(
         f"C9: sequence encoders f(x_t) = x_(t+1 mod T) vs autoencoders, MLP 784 -> {model['width']} x "
         f"{model['depth']} -> 784 ({model['nonlinearity']}, {model['initializer']}), top: {strip_title}.\n"
-        f"Claim: stored-image advantage {row['value']:.3f} (threshold > {row['threshold']:.2f}): {row['verdict']}",
+        f"Claim: stored-image advantage (> threshold) {claim_line(row)}",
         fontsize=10,
     )
     return figure
