@@ -117,6 +117,11 @@ def verdict(
     return REPRODUCED
 
 
+def seeds(count: int) -> str:
+    """'1 seed' or 'k seeds', for a statistic's text."""
+    return f"{int(count)} seed" + ("" if int(count) == 1 else "s")
+
+
 def outcome(verdict_text: str) -> str:
     """`REPRODUCED` or `NOT_REPRODUCED`: the verdict without its reason."""
     return REPRODUCED if verdict_text == REPRODUCED else NOT_REPRODUCED

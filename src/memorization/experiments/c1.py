@@ -229,7 +229,8 @@ def summarize(settings: dict, inputs: dict, outputs: dict, log) -> None:
     claims.record_claim(
         outputs["row"], log, settings, CLAIM, STATEMENT, comparison="<",
         statistic=(
-            f"max over GD runs of ||W - (P_X + W0(I - P_X))||_F / ||P_X||_F, mean over {len(distance)} seeds (per seed "
+            f"max over GD runs of ||W - (P_X + W0(I - P_X))||_F / ||P_X||_F, mean over "
+            f"{claims.seeds(len(distance))} (per seed "
             f"{[float(f'{v:.3g}') for v in distance]}; interval: seed bootstrap; {int(gd['fitted'].sum())} of "
             f"{len(gd)} GD runs fitted, RMS error < {section['fit_tol']})"
         ),

@@ -121,6 +121,7 @@ def summarize(settings: dict, inputs: dict, outputs: dict, log) -> None:
     files.write_csv(outputs["table"], pd.concat([table, fc.fit_rows(models), pd.DataFrame(trend_rows)],
                                                 ignore_index=True))
     value, low, high = seed_mean(trend)
+    pairs = size_concordance(models, "attracting_mean_return", larger_is_better=True)[1]
     radius_value, radius_low, radius_high = seed_mean(radii)
     corner = largest.iloc[0] if len(largest) else None
     corner_name = f"{int(corner.width)} x {int(corner.depth)}" if corner is not None else "none"
@@ -129,7 +130,7 @@ def summarize(settings: dict, inputs: dict, outputs: dict, log) -> None:
         statistic=(
             f"fraction of (smaller, bigger) net pairs in which the bigger net's attracting examples return more often "
             f"from noise (mean return probability over noise levels {section['noise_levels']}), mean over "
-            f"{len(trend)} seeds ({size_concordance(models, 'attracting_mean_return', True)[1]} pairs in all; per seed "
+            f"{claims.seeds(len(trend))} ({pairs} pairs in all; per seed "
             f"{[round(v, 3) for v in trend]}; interval: seed bootstrap; models without attractors: "
             f"{int((models['attractors'].astype(float) == 0).sum())}; {fc.fit_note(models, 'nets')})"
         ),

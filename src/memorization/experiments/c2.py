@@ -231,7 +231,8 @@ def summarize(settings: dict, inputs: dict, outputs: dict, log) -> None:
         outputs["row"], log, settings, CLAIM, STATEMENT, comparison="<",
         statistic=(
             "max over GD runs and over test / noise inputs of the median relative residual of phi^-1(f(z)) outside "
-            f"span{{phi^-1(x_i)}}, mean over {len(per_seed)} seeds (per seed {[float(f'{v:.3g}') for v in per_seed]}; "
+            f"span{{phi^-1(x_i)}}, mean over {claims.seeds(len(per_seed))} "
+            f"(per seed {[float(f'{v:.3g}') for v in per_seed]}; "
             f"interval: seed bootstrap; outputs outside phi's range, counted as infinite: {outside}; "
             f"{int(gd['fitted'].sum())} of {len(gd)} GD runs fitted, RMS error < {section['fit_tol']})"
         ),

@@ -80,7 +80,7 @@ def summarize(settings: dict, inputs: dict, outputs: dict, log) -> None:
     claims.record_claim(
         outputs["row"], log, settings, CLAIM, STATEMENT, comparison=">=",
         statistic=(
-            f"fraction of training examples that are attractors ({net} nets, pooled over {len(chosen)} seeds: "
+            f"fraction of training examples that are attractors ({net} nets, pooled over {claims.seeds(len(chosen))}: "
             f"{per_seed}; interval: hull of exact binomial and seed bootstrap; "
             f"{fc.fit_note(used, f'{net} and linear nets')})"
         ),

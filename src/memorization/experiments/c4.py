@@ -127,8 +127,8 @@ def summarize(settings: dict, inputs: dict, outputs: dict, log) -> None:
         outputs["row"], log, settings, CLAIM, STATEMENT, comparison=">=",
         statistic=(
             f"fraction of test-image and noise starts whose iterates end within eps of a training example ({net} "
-            f"nets, pooled over {len(chosen)} seeds: {per_seed}; interval: hull of exact binomial and seed bootstrap; "
-            f"distinct images reached per seed {[int(d) for d in distinct]}; {fc.fit_note(chosen, f'{net} nets')})"
+            f"nets, pooled over {claims.seeds(len(chosen))}: {per_seed}; interval: hull of exact binomial and seed "
+            f"bootstrap; distinct images reached per seed {[int(d) for d in distinct]}; {fc.fit_note(chosen, f'{net} nets')})"
         ),
         value=value, interval=(low, high), n_seeds=chosen.seed.nunique(),
         fitted=bool(len(chosen)) and bool(chosen["fitted"].all()), conditions=conditions,

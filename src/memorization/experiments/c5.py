@@ -103,7 +103,7 @@ def summarize(settings: dict, inputs: dict, outputs: dict, log) -> None:
         outputs["row"], log, settings, CLAIM, STATEMENT, comparison=">=",
         statistic=(
             f"fraction of (smaller, bigger) net pairs in which the bigger net has the smaller median rho, mean over "
-            f"{len(rho)} seeds ({pairs} pairs in all; per seed {[round(v, 3) for v in rho]}; interval: seed "
+            f"{claims.seeds(len(rho))} ({pairs} pairs in all; per seed {[round(v, 3) for v in rho]}; interval: seed "
             f"bootstrap; {fc.fit_note(models, 'nets')})"
         ),
         value=value, interval=(low, high), n_seeds=len(rho),

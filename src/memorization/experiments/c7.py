@@ -89,7 +89,7 @@ def summarize(settings: dict, inputs: dict, outputs: dict, log) -> None:
         outputs["row"], log, settings, CLAIM, STATEMENT, comparison=">=",
         statistic=(
             f"fraction of downsampling nets with a 1x1 bottleneck whose top n eigenvectors lie in span X (span "
-            f"alignment > {section['alignment_threshold']}), pooled over {len(by_seed)} seeds "
+            f"alignment > {section['alignment_threshold']}), pooled over {claims.seeds(len(by_seed))} "
             f"({int(deepest['memorized'].sum())} of {len(deepest)}; interval: hull of exact binomial and seed "
             f"bootstrap; {int(deepest['fitted'].sum())} of {len(deepest)} fitted, ||A x_i - x_i|| / ||x_i|| < "
             f"{section['fit_tol']})"

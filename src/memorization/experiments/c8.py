@@ -212,9 +212,9 @@ def summarize(settings: dict, inputs: dict, outputs: dict, log) -> None:
         outputs["row"], log, settings, CLAIM, STATEMENT, comparison=">=",
         statistic=(
             f"fraction of test-image and noise starts whose iterates end within eps of ONE training image ({claim_net} "
-            f"nets, n = {claim_n}, pooled over {deep.seed.nunique()} seeds; interval: hull of exact binomial and seed "
-            f"bootstrap; {int(used['fitted'].sum())} of {len(used)} nets at n = {claim_n} fitted, every training image "
-            f"within RMS {section['fit_tol']} of f(x))"
+            f"nets, n = {claim_n}, pooled over {claims.seeds(deep.seed.nunique())}; interval: hull of exact binomial "
+            f"and seed bootstrap; {int(used['fitted'].sum())} of {len(used)} nets at n = {claim_n} fitted, every "
+            f"training image within RMS {section['fit_tol']} of f(x))"
         ),
         value=value, interval=(low, high), n_seeds=deep.seed.nunique(),
         fitted=bool(len(used)) and bool(used["fitted"].all()),

@@ -76,6 +76,7 @@ def draw(data, params: dict):
     one_pass = frame[frame.net == labels[featured.net]]
     seed_points(panels[1], one_pass, "start", "fraction", hue="how")
     panels[1].set_ylim(-0.03, 1.05)
+    panels[1].tick_params(axis="x", labelsize=7)
     panels[1].set_ylabel(f"fraction reaching ({featured.net} net, points: seeds)")
     panels[1].set_xlabel("")
     panels[1].legend(fontsize=7)
