@@ -314,3 +314,11 @@ def test_c5_concordance_counts_ties_as_half_and_nan_against():
     # Pairs: (8,1)<(16,1) tie -> 1/2; (8,1)<(16,2) NaN -> 0; (16,1)<(16,2) NaN -> 0.
     fraction, pairs = c5.size_concordance(models, "attractor_fraction", larger_is_better=True)
     assert pairs == 3 and fraction == pytest.approx(0.5 / 3)
+
+
+def test_linear_conv_runs_draw_their_images_from_their_own_seed_when_image_seed_is_null(complete_section):
+    fixed = c6.expand_runs(complete_section("c6", SECTIONS["c6"]), seed=0)
+    drawn = c6.expand_runs(complete_section("c6", {**SECTIONS["c6"], "image_seed": None}), seed=0)
+    assert {settings["image_seed"] for settings in fixed.values()} == {0}
+    assert all(settings["image_seed"] == settings["seed"] for settings in drawn.values())
+    assert {settings["image_seed"] for settings in drawn.values()} == set(SEEDS)

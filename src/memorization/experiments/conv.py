@@ -45,7 +45,7 @@ def grey_images(images: np.ndarray, side: int) -> np.ndarray:
 
 
 def linear_training_images(arrays: dict, settings: dict) -> tuple[np.ndarray, np.ndarray]:
-    """Positions and grey s x s versions of the run's training images (same for every init seed)."""
+    """Positions and grey s x s versions of the run's training images (drawn from ``image_seed``)."""
     positions = data.select_indices(arrays, settings["n"], settings["image_seed"])
     return positions, grey_images(arrays["x"][positions], settings["side"])
 
@@ -82,7 +82,8 @@ def linear_run_settings(claim: str, section: dict, seed: int, **architecture) ->
     return {
         "claim": claim,
         "dataset": section["dataset"],
-        "image_seed": section["image_seed"],
+        # null: the run's own seed draws its images too (one draw of images is not evidence).
+        "image_seed": seed if section["image_seed"] is None else section["image_seed"],
         "seed": seed,
         "float_dtype": section["float_dtype"],
         "initializer": section["initializer"],
