@@ -15,7 +15,9 @@ def draw(data, params: dict):
     table["value"] = pd.to_numeric(table["value"].replace({"True": 1.0, "False": 0.0}), errors="coerce")
     return_level = params["return_level"]
     models = table[table.width.notna()].copy()
-    models["net"] = [f"width {int(w)}, depth {int(d)}" for w, d in zip(models.width, models.depth)]
+    attractors = models[models.statistic == "attractors"].groupby(["width", "depth"])["value"].mean()
+    models["net"] = [f"width {int(w)}, depth {int(d)} ({attractors.get((w, d), float('nan')):.1f} attractors)"
+                     for w, d in zip(models.width, models.depth)]
     order = list(models.sort_values(["width", "depth"]).net.unique())
     prefix = "attracting_return_s"
     curves = models[models.statistic.str.startswith(prefix)].assign(

@@ -19,9 +19,9 @@ def net_labels(summary: pd.DataFrame) -> dict[str, str]:
         attractors = runs[runs.statistic == "attractors"].set_index("run")["value"].astype(float)
         examples = runs.drop_duplicates("run").set_index("run")["n"].astype(float).reindex(attractors.index)
         fraction, low, high = pooled_fraction(attractors, examples)
-        label = f"{net}\n{fraction:.0%} attractors [{low:.0%}, {high:.0%}]"
+        label = f"{net}\n{fraction:.0%} attract\n[{low:.0%}, {high:.0%}]"
         if runs["by_construction"].fillna("").iloc[0]:
-            label += "\nno attractors by construction"
+            label += "\nnone by\nconstruction"
         note = fit_note(runs[runs.statistic == "fitted"]["value"])
         if note:
             label += "\n" + note
@@ -40,7 +40,7 @@ def draw(data, params: dict):
     shape = per_example.iloc[0]
     seeds = sorted(summary.seed.dropna().unique())
 
-    figure, axes = plt.subplots(1, 4, figsize=(19, 5.4), constrained_layout=True,
+    figure, axes = plt.subplots(1, 4, figsize=(21, 5.8), constrained_layout=True,
                                 gridspec_kw={"width_ratios": [1.2, 1.2, 1.2, 1]})
     panels = [
         ("spectral_radius", "rho(J_f(x_i)) (spectral radius)", 1.0, False),
@@ -60,7 +60,7 @@ def draw(data, params: dict):
         axis.set_xlabel("")
         axis.set_ylabel(label, fontsize=9)
         axis.tick_params(axis="x", labelsize=7)
-    axes[0].legend(fontsize=7, title="seed (rho = 1 dashed)", title_fontsize=7, loc="upper left")
+    axes[0].legend(fontsize=7, title="seed (rho = 1 dashed)", title_fontsize=7, loc="lower left", ncols=len(seeds))
 
     fractions = summary[summary.statistic == "attractor_fraction"]
     seed_points(axes[3], fractions, "net", "value", order=order)

@@ -18,7 +18,7 @@ TRENDS = {
 def draw(data, params: dict):
     table, row = data.table, data.row
     table["value"] = pd.to_numeric(table["value"].replace({"True": 1.0, "False": 0.0}), errors="coerce")
-    models = table[table.width.notna()]
+    models = table[table.width.notna()].astype({"width": int, "depth": int})
     sizes = sorted(models.n.unique())
     figure = plt.figure(figsize=(15, 4.4 * len(sizes)), constrained_layout=True)
     grid = figure.add_gridspec(len(sizes), 3, width_ratios=[1, 1, 0.8])

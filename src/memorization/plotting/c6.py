@@ -92,6 +92,7 @@ def draw(data, params: dict):
 
     runs = table[table.statistic.isin(["alignment", "conv_layers", "train_final_loss", "fitted"])].pivot_table(
         index=["run", "side", "seed"], columns="statistic", values="value").reset_index()
+    runs["side"] = runs["side"].astype(int)
     sides = sorted(runs.side.unique())
     gallery_depths = {side: sorted(runs[runs.side == side].conv_layers.unique()) for side in sides}
     columns = max(len(depths) for depths in gallery_depths.values()) + 1
