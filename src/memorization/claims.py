@@ -71,7 +71,7 @@ def read_records(paths: list) -> list[dict]:
 def read_record(path) -> dict:
     from memorization.errors import ResultsError
 
-    remeasure = f"rerun its measure job (snakemake <target> --forcerun measure, or delete {path} and rerun)"
+    remeasure = f"rerun its measure job (snakemake <target> --forcerun {path}, or delete {path} and rerun)"
     if Path(path).is_dir():
         raise ResultsError(f"metrics file {path} is a directory, not a JSON file; remove it, then {remeasure}")
     try:

@@ -58,6 +58,30 @@ def status(arguments) -> int:
     return 0
 
 
+def plan(arguments) -> int:
+    from memorization import plan as planning
+    from memorization.config import load_workflow_config
+
+    if arguments.calibrate:
+        calibration = planning.calibrate(arguments.calibrate)
+        from memorization.files import write_json
+
+        target = arguments.calibration or planning.CALIBRATION
+        write_json(target, calibration)
+        print(f"wrote {target} from {arguments.calibrate}")
+        return 0
+    config = load_workflow_config(arguments.configfile or [], arguments.schema)
+    print("\n".join(planning.plan_lines(config, cores=arguments.cores, calibration_path=arguments.calibration)))
+    return 0
+
+
+def efficiency(arguments) -> int:
+    from memorization.efficiency import account, render
+
+    sys.stdout.write(render(account(arguments.results), arguments.results))
+    return 0
+
+
 def bench(arguments) -> int:
     import os
 
@@ -141,6 +165,31 @@ def build_parser() -> argparse.ArgumentParser:
     progress.add_argument("results", type=Path, nargs="?", default=Path("results/quick"),
                           help="results folder (default: results/quick)")
     progress.set_defaults(handler=status)
+    planning = commands.add_parser(
+        "plan",
+        help="what a config will run: runs, jobs, work and estimated wall time per claim, before the run",
+        description="Per claim: runs, models, train and measure jobs, estimated floating-point work and job time; "
+        "then the estimated wall time on this machine (README, 'Plan before the run'). The same lines are printed "
+        "when the workflow starts.",
+    )
+    planning.add_argument("--configfile", type=Path, action="append",
+                          help="config file(s) merged into config/config.yaml, as for snakemake (repeatable)")
+    planning.add_argument("--cores", type=int, default=None, help="cores the run will use (default: this machine's)")
+    planning.add_argument("--schema", type=Path, default=DEFAULT_SCHEMA)
+    planning.add_argument("--calibration", type=Path, default=None,
+                          help="calibration file to read (or, with --calibrate, to write); default: the packaged one")
+    planning.add_argument("--calibrate", type=Path, default=None, metavar="RESULTS",
+                          help="write a calibration from a finished results/<scale>/ folder instead of planning")
+    planning.set_defaults(handler=plan)
+    share = commands.add_parser(
+        "efficiency",
+        help="share of a finished scale's job time spent inside training loops and measure steps",
+        description="From a finished results/<scale>/ folder: per step (train, measure, other) the jobs, their "
+        "summed wall time (benchmarks/), the seconds of work inside them (training loops from training.json, measure "
+        "steps from their provenance records) and the median start-up left per job.",
+    )
+    share.add_argument("results", type=Path, help="results folder, e.g. results/quick")
+    share.set_defaults(handler=efficiency)
     return parser
 
 

@@ -59,6 +59,34 @@ def configure(
     return keras
 
 
+def use_cpu_only() -> None:
+    """Keep this process off every GPU, even where one exists.
+
+    For jobs that asked their scheduler for no GPU: the tiny float64 nets of C1, C2, C6 and C7
+    run faster on the CPU, and a job that did not reserve a GPU must not take memory on one that
+    other jobs share. Must run before the backend is imported; harmless on a CPU-only machine.
+    """
+    os.environ["CUDA_VISIBLE_DEVICES"] = ""
+    os.environ["JAX_PLATFORMS"] = "cpu"
+
+
+def begin_run(seed: int, float_dtype: str = "float32") -> None:
+    """Start one run of a job on a fresh Keras session with its own seed and precision.
+
+    A batched job trains or measures several runs in one process; each must compute what it
+    would alone in a job of its own, so nothing of the run before it (layer-name counters,
+    cached graphs, the global random state, floatx) may carry over. A job of one run goes
+    through here too, so both paths are the same code.
+    """
+    if float_dtype not in FLOAT_DTYPES:
+        raise ConfigError(f"float_dtype must be one of {', '.join(FLOAT_DTYPES)}, got {float_dtype!r}")
+    import keras
+
+    keras.backend.clear_session()
+    keras.config.set_floatx(float_dtype)
+    keras.utils.set_random_seed(seed)
+
+
 def _limit_threads(threads: int) -> None:
     # BLAS pools, TensorFlow and XLA each start their own threads; a Snakemake job must use
     # only the cores its rule declared, or parallel jobs oversubscribe the machine.
