@@ -250,6 +250,8 @@ class Layout:
         "up to date" on the next run instead of rebuilding them or failing.
         """
         model_dirs = dict.fromkeys(self.model_of(claim_id, run) for run in self.runs[claim_id]) if models else {}
+        # The prepared data too: Snakemake does not rebuild a missing input of an up-to-date job.
+        datasets = dict.fromkeys(self.run_dataset(claim_id, run) for run in self.runs[claim_id]) if models else {}
         return [
             *self.figures(claim_id),
             self.table(claim_id),
@@ -257,6 +259,7 @@ class Layout:
             *self.metrics(claim_id),
             *self.examples(claim_id),
             *(f"{model}/{name}" for model in model_dirs for name in ("model.keras", "training.json")),
+            *datasets,
         ]
 
     def all_targets(self, models: bool = True) -> list[str]:

@@ -237,7 +237,7 @@ def test_workflow_fault(name, finished, tmp_path, record_property):
     # and they must be rebuilt (and fail again), never reported as done without them.
     again = run(workdir, scenario.config, "fig_c1")
     missing = [str(path) for path in scenario.must_be_gone if not path.exists()]
-    assert again.returncode != 0 or not missing, f"a rerun passed with outputs missing: {missing}"
+    assert again.returncode != 0 or not missing, f"a rerun passed with outputs missing: {missing}" + again.stderr[-4000:]
 
     scenario.repair()
     recovered = run(workdir, scenario.config, scenario.target, *scenario.repaired_args)
