@@ -45,17 +45,36 @@ LEARNING_RATE = 1e-4
 
 @dataclass(frozen=True)
 class Shape:
+    """A bench network: ``kind`` "mlp" (dense layers ``widths``), "conv" (the downsampling
+    autoencoder of C7/C8: ``stages`` stride-2 convolutions of ``channels`` channels, as many
+    upsampling blocks, an output convolution) or "linconv" (C6: ``depth`` stride-1 convolutions
+    with the image's channels). ``nonlinear``: cos(x) - x between dense layers, leaky ReLU after
+    hidden convolutions with bilinear upsampling (C8); else linear, nearest upsampling (C7)."""
+
     name: str
-    kind: str  # "mlp" or "conv"
+    kind: str
     n: int
     widths: tuple[int, ...] = ()  # mlp: d, hidden..., d
-    side: int = 0  # conv: image side, channels, stages, hidden channels
+    side: int = 0  # conv, linconv: image side, image channels, stages or depth, hidden channels
     channels_in: int = 0
     stages: int = 0
     channels: int = 0
+    depth: int = 0
+    nonlinear: bool = True
+    dtype: str = "float32"
+
+    @property
+    def family(self) -> str:
+        """The model family whose default path this shape times: "fc", "conv", or "tiny64" for
+        the small float64 nets of C1, C2, C6 and C7."""
+        if self.dtype == "float64":
+            return "tiny64"
+        return "fc" if self.kind == "mlp" else "conv"
 
     def conv_layers(self) -> list[tuple[int, int, int]]:
         """(output side, input channels, output channels) of each 3x3 convolution."""
+        if self.kind == "linconv":
+            return [(self.side, self.channels_in, self.channels_in)] * self.depth
         sides = [self.side]
         for _ in range(self.stages):
             sides.append(-(-sides[-1] // 2))
@@ -77,13 +96,21 @@ class Shape:
         return float(2 * (3 * sum(products) - products[0]))
 
 
-# The canonical shapes: the deep MLP of C3-C5 at two sizes of the training set, and the
-# quick-scale nonlinear conv autoencoder of C8 (CIFAR-10 side 32, 5 stride-2 stages, 32 channels).
+# The canonical shapes: the deep MLP of C3-C5 at two sizes of the training set; the quick-scale
+# nonlinear conv autoencoder of C8 at CIFAR-10's side (32, 5 stride-2 stages, 32 channels); and
+# the largest of the tiny float64 nets: C1's linear autoencoder on 50 MNIST images, C6's deepest
+# 8 x 8 linear conv net and C7's 16 x 16, 4-stage, 16-channel net on 3 images.
 SHAPES = {
     "mlp-n10": Shape("mlp-n10", "mlp", 10, widths=(784, 1024, 1024, 1024, 1024, 784)),
     "mlp-n100": Shape("mlp-n100", "mlp", 100, widths=(784, 1024, 1024, 1024, 1024, 784)),
     "conv-c8-32": Shape("conv-c8-32", "conv", 10, side=32, channels_in=3, stages=5, channels=32),
+    "linear-c1-64": Shape("linear-c1-64", "mlp", 50, widths=(784, 784), nonlinear=False, dtype="float64"),
+    "linconv-c6-64": Shape("linconv-c6-64", "linconv", 1, side=8, channels_in=1, depth=12, nonlinear=False,
+                           dtype="float64"),
+    "conv-c7-64": Shape("conv-c7-64", "conv", 3, side=16, channels_in=1, stages=4, channels=16, nonlinear=False,
+                        dtype="float64"),
 }
+DEFAULT_SHAPES = ("mlp-n10", "mlp-n100", "conv-c8-32", "linear-c1-64", "linconv-c6-64", "conv-c7-64")
 
 
 def installed_backends() -> list[str]:
@@ -93,39 +120,37 @@ def installed_backends() -> list[str]:
 def shape_inputs(shape: Shape) -> np.ndarray:
     rng = np.random.default_rng(0)
     if shape.kind == "mlp":
-        return rng.uniform(0.0, 1.0, size=(shape.n, shape.widths[0])).astype(np.float32)
-    return rng.uniform(0.0, 1.0, size=(shape.n, shape.side, shape.side, shape.channels_in)).astype(np.float32)
+        size = (shape.n, shape.widths[0])
+    else:
+        size = (shape.n, shape.side, shape.side, shape.channels_in)
+    return rng.uniform(0.0, 1.0, size=size).astype(shape.dtype)
 
 
 # --- Keras models (our engine, and plain fit) ----------------------------------------------
 
 
 def keras_model(keras, shape: Shape):
+    """The claims' own builders (models/), with the bench's fan-in uniform initialisation."""
     from keras import ops
 
+    from memorization.models import conv
+
+    if shape.kind == "linconv":
+        return conv.build_linear_conv(shape.side, shape.depth, channels_in=shape.channels_in, dtype=shape.dtype)
+    if shape.kind == "conv":
+        return conv.build_downsampling_conv(
+            shape.side, shape.stages, shape.channels, channels_in=shape.channels_in,
+            upsampling="bilinear" if shape.nonlinear else "nearest",
+            nonlinearity="leaky_relu" if shape.nonlinear else "linear", dtype=shape.dtype,
+        )
     uniform = keras.initializers.VarianceScaling(scale=1.0 / 3.0, mode="fan_in", distribution="uniform", seed=0)
-    if shape.kind == "mlp":
-        inputs = keras.Input(shape=(shape.widths[0],))
-        hidden = inputs
-        for index, width in enumerate(shape.widths[1:]):
-            hidden = keras.layers.Dense(width, use_bias=False, kernel_initializer=uniform)(hidden)
-            if index < len(shape.widths) - 2:
-                hidden = keras.layers.Lambda(lambda z: ops.cos(z) - z)(hidden)
-        return keras.Model(inputs, hidden)
-    inputs = keras.Input(shape=(shape.side, shape.side, shape.channels_in))
+    inputs = keras.Input(shape=(shape.widths[0],), dtype=shape.dtype)
     hidden = inputs
-    for _ in range(shape.stages):
-        hidden = keras.layers.Conv2D(shape.channels, 3, strides=2, padding="same", use_bias=False,
-                                     kernel_initializer=uniform)(hidden)
-        hidden = keras.layers.LeakyReLU(negative_slope=0.01)(hidden)
-    for _ in range(shape.stages):
-        hidden = keras.layers.UpSampling2D(2, interpolation="bilinear")(hidden)
-        hidden = keras.layers.Conv2D(shape.channels, 3, padding="same", use_bias=False,
-                                     kernel_initializer=uniform)(hidden)
-        hidden = keras.layers.LeakyReLU(negative_slope=0.01)(hidden)
-    outputs = keras.layers.Conv2D(shape.channels_in, 3, padding="same", use_bias=False,
-                                  kernel_initializer=uniform)(hidden)
-    return keras.Model(inputs, outputs)
+    for index, width in enumerate(shape.widths[1:]):
+        hidden = keras.layers.Dense(width, use_bias=False, kernel_initializer=uniform, dtype=shape.dtype)(hidden)
+        if shape.nonlinear and index < len(shape.widths) - 2:
+            hidden = keras.layers.Lambda(lambda z: ops.cos(z) - z, dtype=shape.dtype)(hidden)
+    return keras.Model(inputs, hidden)
 
 
 class _EngineTimer:
@@ -140,6 +165,7 @@ class _EngineTimer:
 
         self.fit = fit_full_batch
         self.options = TrainingOptions()
+        keras.config.set_floatx(shape.dtype)  # as a job of this float type runs (runtime.begin_run)
         self.model = keras_model(keras, shape)
         self.optimizer = keras.optimizers.Adam(learning_rate=LEARNING_RATE)
         self.x = shape_inputs(shape)
@@ -154,6 +180,7 @@ class _KerasFitTimer:
     """What a Keras user would write: compile + fit, one full-batch step per epoch."""
 
     def __init__(self, keras, shape: Shape):
+        keras.config.set_floatx(shape.dtype)
         self.model = keras_model(keras, shape)
         self.model.compile(optimizer=keras.optimizers.Adam(learning_rate=LEARNING_RATE), loss="mse")
         self.x = shape_inputs(shape)
@@ -172,22 +199,28 @@ def torch_model(torch, shape: Shape, device):
         def forward(self, z):
             return torch.cos(z) - z
 
+    def activation():
+        return [nn.LeakyReLU(0.01)] if shape.nonlinear else []
+
     layers = []
     if shape.kind == "mlp":
         for index, (a, b) in enumerate(zip(shape.widths[:-1], shape.widths[1:])):
             layers.append(nn.Linear(a, b, bias=False))
-            if index < len(shape.widths) - 2:
+            if shape.nonlinear and index < len(shape.widths) - 2:
                 layers.append(CosMinusId())
+    elif shape.kind == "linconv":
+        layers = [nn.Conv2d(shape.channels_in, shape.channels_in, 3, padding=1, bias=False) for _ in range(shape.depth)]
     else:
         channels = shape.channels_in
         for _ in range(shape.stages):
-            layers += [nn.Conv2d(channels, shape.channels, 3, stride=2, padding=1, bias=False), nn.LeakyReLU(0.01)]
+            layers += [nn.Conv2d(channels, shape.channels, 3, stride=2, padding=1, bias=False), *activation()]
             channels = shape.channels
         for _ in range(shape.stages):
-            layers += [nn.Upsample(scale_factor=2, mode="bilinear", align_corners=False),
-                       nn.Conv2d(shape.channels, shape.channels, 3, padding=1, bias=False), nn.LeakyReLU(0.01)]
+            upsample = (nn.Upsample(scale_factor=2, mode="bilinear", align_corners=False) if shape.nonlinear
+                        else nn.Upsample(scale_factor=2, mode="nearest"))
+            layers += [upsample, nn.Conv2d(shape.channels, shape.channels, 3, padding=1, bias=False), *activation()]
         layers.append(nn.Conv2d(shape.channels, shape.channels_in, 3, padding=1, bias=False))
-    return nn.Sequential(*layers).to(device)
+    return nn.Sequential(*layers).to(device=device, dtype=getattr(torch, shape.dtype))
 
 
 class _PyTorchLoopTimer:
@@ -202,7 +235,7 @@ class _PyTorchLoopTimer:
         self.model = torch_model(torch, shape, self.device)
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=LEARNING_RATE)
         x = shape_inputs(shape)
-        if shape.kind == "conv":
+        if shape.kind != "mlp":
             x = x.transpose(0, 3, 1, 2).copy()  # PyTorch convolutions are channels-first
         self.x = torch.as_tensor(x, device=self.device)
 
@@ -532,11 +565,11 @@ def run_benches(*, thread_counts: list[int], log=print, **settings):
 
 def default_implementation(shape: str, default_backend) -> str:
     """The engine row that is the project's path for this shape: ``default_backend`` is one
-    backend for every shape, or a mapping from a shape's kind ("mlp", "conv") to its backend."""
+    backend for every shape, or a mapping from a shape's family (`Shape.family`) to its backend."""
     if shape not in SHAPES:
         return ""
     if isinstance(default_backend, dict):
-        return f"keras-{default_backend.get(SHAPES[shape].kind, '')}"
+        return f"keras-{default_backend.get(SHAPES[shape].family, '')}"
     return f"keras-{default_backend}"
 
 

@@ -71,7 +71,7 @@ def bench(arguments) -> int:
         thread_counts = [int(count) for count in arguments.threads.split(",")] if arguments.threads else [1, cores]
         table = bench_module.run_benches(
             thread_counts=thread_counts,
-            shapes=arguments.shapes.split(","),
+            shapes=arguments.shapes.split(",") if arguments.shapes else list(bench_module.DEFAULT_SHAPES),
             backends=backends,
             default_backend=default_backend,
             rounds=arguments.rounds,
@@ -106,7 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     timing.add_argument("--output", type=Path, default=Path("results/bench/bench.csv"), help="CSV to write")
     timing.add_argument("--figure", type=Path, default=None, help="PNG to draw (a PDF is written beside it)")
-    timing.add_argument("--shapes", default="mlp-n10,mlp-n100,conv-c8-32", help="comma-separated shape names")
+    timing.add_argument("--shapes", default=None, help="comma-separated shape names (default: all)")
     timing.add_argument("--backends", default=None, help="comma-separated Keras backends (default: all installed)")
     timing.add_argument(
         "--default-backend", default=None, help="backend whose engine rows are marked default (default: $KERAS_BACKEND "

@@ -67,7 +67,7 @@ def test_side_by_side_run_writes_the_table_and_figure(tmp_path):
 
 
 def test_default_path_may_differ_per_model_family():
-    per_family = {"mlp": "jax", "conv": "tensorflow"}
+    per_family = {"fc": "jax", "conv": "tensorflow", "tiny64": "tensorflow"}
     assert bench.default_implementation("mlp-n100", per_family) == "keras-jax"
     assert bench.default_implementation("conv-c8-32", per_family) == "keras-tensorflow"
     assert bench.default_implementation("conv-c8-32", "torch") == "keras-torch"
