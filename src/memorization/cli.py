@@ -86,22 +86,31 @@ def bench(arguments) -> int:
     import os
 
     from memorization import bench as bench_module
+    from memorization.errors import ConfigError
 
     default_backend = arguments.default_backend or os.environ.get("KERAS_BACKEND") or "tensorflow"
     backends = arguments.backends.split(",") if arguments.backends else bench_module.installed_backends()
-    table = bench_module.run_bench(
-        shapes=arguments.shapes.split(","),
-        backends=backends,
-        default_backend=default_backend,
-        threads=arguments.threads or len(os.sched_getaffinity(0)),
-        rounds=arguments.rounds,
-        seconds=arguments.seconds,
-        steps=arguments.steps,
-        with_fit=not arguments.no_fit,
-    )
+    cores = len(os.sched_getaffinity(0))
+    try:
+        thread_counts = [int(count) for count in arguments.threads.split(",")] if arguments.threads else [1, cores]
+        table = bench_module.run_benches(
+            thread_counts=thread_counts,
+            shapes=arguments.shapes.split(",") if arguments.shapes else list(bench_module.DEFAULT_SHAPES),
+            backends=backends,
+            default_backend=default_backend,
+            rounds=arguments.rounds,
+            seconds=arguments.seconds,
+            steps=arguments.steps,
+            with_fit=not arguments.no_fit,
+        )
+    except (ConfigError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     bench_module.write_table(table, arguments.output)
     if arguments.figure:
         bench_module.draw(table, arguments.figure, arguments.figure.with_suffix(".pdf"))
+    load = os.getloadavg()
+    print(f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} on {cores} core(s) at the end\n")
     print("\n".join(bench_module.summary_lines(table)))
     print(f"wrote {arguments.output}")
     return 0
@@ -121,13 +130,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     timing.add_argument("--output", type=Path, default=Path("results/bench/bench.csv"), help="CSV to write")
     timing.add_argument("--figure", type=Path, default=None, help="PNG to draw (a PDF is written beside it)")
-    timing.add_argument("--shapes", default="mlp-n10,mlp-n100,conv-c8-32", help="comma-separated shape names")
+    timing.add_argument("--shapes", default=None, help="comma-separated shape names (default: all)")
     timing.add_argument("--backends", default=None, help="comma-separated Keras backends (default: all installed)")
     timing.add_argument(
         "--default-backend", default=None, help="backend whose engine rows are marked default (default: $KERAS_BACKEND "
         "or tensorflow)"
     )
-    timing.add_argument("--threads", type=int, default=None, help="threads per implementation (default: all cores)")
+    timing.add_argument(
+        "--threads", default=None,
+        help="comma-separated thread counts; each gets its own table (default: 1 and all cores)",
+    )
     timing.add_argument("--rounds", type=int, default=3, help="round-robin repetitions; the table has the median")
     timing.add_argument("--seconds", type=float, default=2.0, help="timed seconds per measurement")
     timing.add_argument("--steps", type=int, default=None, help="timed steps per measurement (overrides --seconds)")

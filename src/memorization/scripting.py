@@ -103,16 +103,15 @@ def run_steps(
     """
     if uses_keras and steps:
         try:
-            from memorization.runtime import configure, use_cpu_only
+            from memorization.runtime import configure
 
-            if gpus == 0:
-                use_cpu_only()
             configure(
                 backend=runtime["backend"],
                 threads=threads,
                 seed=_seed(steps[0].settings, runtime),
                 float_dtype=steps[0].settings.get("float_dtype", "float32"),
                 deterministic=runtime.get("deterministic", True),
+                device="cpu" if gpus == 0 else "auto",
             )
         except MemorizationError as error:
             fail(StepLog(None), str(error))
