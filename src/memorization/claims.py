@@ -36,7 +36,7 @@ def claim_row(
         "claim": claim,
         "statement": statement,
         "statistic": f"{statistic} {comparison} threshold",
-        "value": float(value),
+        "value": float("nan") if value is None else float(value),
         "threshold": float(threshold),
         "verdict": verdict(value, threshold, comparison),
         "scale": scale,

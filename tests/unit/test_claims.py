@@ -97,3 +97,11 @@ def test_mean_or_nan_of_an_empty_selection_is_nan_and_never_reproduces():
     assert claims.mean_or_nan([1, 2]) == 1.5
     empty = claims.mean_or_nan(pd.Series([], dtype=float))
     assert math.isnan(empty) and claims.verdict(empty, 0.0, ">=") == claims.NOT_REPRODUCED
+
+
+def test_a_missing_statistic_gives_a_nan_row_that_is_not_reproduced(tmp_path):
+    """A summary whose selection found nothing may hand None on; the row says NaN, never crashes."""
+    row = claims.claim_row("c4", "statement", "fraction", None, 0.5, ">=", "test")
+    assert math.isnan(row["value"]) and row["verdict"] == claims.NOT_REPRODUCED
+    claims.write_claim_row(row, tmp_path / "row.csv")
+    assert math.isnan(pd.read_csv(tmp_path / "row.csv").loc[0, "value"])
