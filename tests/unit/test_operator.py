@@ -188,3 +188,36 @@ def test_receptive_field_depth_matches_the_support_of_the_operator(side):
         model = conv.build_linear_conv(side, depth, initializer="ones")
         matrix = op.extract_operator(op.model_function(model), (side, side, 1))
         assert op.covers_image(matrix) == (depth >= expected)
+
+
+def test_is_memorized_is_strict_needs_linearity_and_checks_its_threshold():
+    image = np.arange(1.0, 5.0).reshape(1, 2, 2)
+    x = image.ravel()
+    summary = op.summarize_operator(np.outer(x, x) / (x @ x), image)
+    assert op.is_memorized(summary, 1.0) is False  # alignment 1 is not above 1
+    assert op.is_memorized(summary, 0.99) is True and op.is_memorized(summary, 0.99, linear=False) is False
+    many = op.is_memorized(np.array([0.995, 0.995, 0.99, 0.98, np.nan]), 0.99, linear=[True, False, True, True, True])
+    np.testing.assert_array_equal(many, [True, False, False, False, False])
+    for threshold in (0.0, 1.5, -0.2):
+        with pytest.raises(ConfigError, match=r"alignment_threshold must lie in \(0, 1\]"):
+            op.is_memorized(summary, threshold)
+
+
+def test_the_workflow_memorization_table_uses_the_tested_rule():
+    """experiments/conv.memorization_table (C6, C7) decides through operator.is_memorized."""
+    import pandas as pd
+
+    from memorization.experiments import conv as conv_experiment
+
+    runs = {"a": (0.995, 1.0), "b": (0.995, 0.0), "c": (0.99, 1.0), "d": (0.5, 1.0)}
+    rows = [
+        {"run": run, "architecture": "stride1", "side": 4, "depth": depth, "stages": None, "channels": None, "n": 1,
+         "seed": 0, "statistic": statistic, "value": value}
+        for depth, (run, (alignment, linear)) in enumerate(runs.items(), start=1)
+        for statistic, value in (("alignment", alignment), ("is_linear", linear))
+    ]
+    table = conv_experiment.memorization_table(pd.DataFrame(rows), 0.99)
+    assert table.set_index("run")["memorized"].to_dict() == {"a": True, "b": False, "c": False, "d": False}
+    assert table.set_index("run")["depth"].to_dict() == {"a": 1, "b": 2, "c": 3, "d": 4}
+    with pytest.raises(ConfigError, match="alignment_threshold"):
+        conv_experiment.memorization_table(pd.DataFrame(rows), 0.0)
