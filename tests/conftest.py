@@ -54,8 +54,8 @@ def complete_section():
 
 
 def pytest_collection_modifyitems(items):
-    """Tests that build Keras models carry the ``keras`` marker, so a quick selection without
-    them (``-m "not keras"``, the mutation run of `make mutation`) never imports a backend."""
+    """Tests that build Keras models through the session's Keras carry the ``keras`` marker, so a
+    quick selection (``-m "not keras"``, the mutation run of `make mutation`) can leave them out."""
     for item in items:
         if "keras_float64" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.keras)

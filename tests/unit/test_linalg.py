@@ -104,3 +104,30 @@ def test_gd_rate_for_known_curvatures():
     for _ in range(10):
         error = error * (1 - step * np.array([1.0, 3.0]))
     assert np.abs(error).max() == pytest.approx(rate**10)
+
+
+def test_non_square_stacks_are_refused_before_any_eigenvalue():
+    with pytest.raises(MemorizationError, match=r"got shape \(2, 3, 2\)"):
+        spectral_radius(np.zeros((2, 3, 2)))
+    with pytest.raises(MemorizationError, match=r"got shape \(4,\)"):
+        spectral_radius(np.zeros(4))
+
+
+def test_relative_distance_with_its_own_scale_and_residual_of_a_zero_vector():
+    import warnings
+
+    assert relative_frobenius_distance(np.eye(2) * 1.1, np.eye(2), scale=2 * np.eye(2)) == pytest.approx(0.05)
+    projector = span_projector(np.array([[1.0, 0.0]]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # NaN for a zero vector, by design, without a RuntimeWarning
+        residuals = residual_outside_span(np.array([[0.0, 0.0], [3.0, 4.0]]), projector)
+    assert np.isnan(residuals[0]) and residuals[1] == pytest.approx(0.8)
+
+
+def test_gd_rate_keeps_only_curvatures_above_1e_12_of_the_largest():
+    # Above 1e-12 of the largest a curvature counts (kappa 5e11); at or below it, it is the null
+    # space, which gradient descent never moves, and is dropped.
+    _, rate = gd_convergence_rate(np.array([1.0, 2e-12, 1e-13, 0.0]))
+    assert rate == pytest.approx((1 - 2e-12) / (1 + 2e-12), abs=1e-15)
+    step, rate = gd_convergence_rate(np.array([2.0, 2e-12, 0.0]))
+    assert rate == 0.0 and step == pytest.approx(0.5)
