@@ -91,3 +91,10 @@ def test_bad_inputs_name_the_cause():
     with pytest.raises(MemorizationError) as error:
         basins.basin_radius([0.1, 0.2, 0.3], np.ones((2, 4)))
     assert str(error.value) == "probability has 2 rows but there are 3 noise levels"
+
+
+def test_a_copy_exactly_eps_from_its_example_has_not_returned():
+    # In one dimension the RMS distance is exact: every start ends at 0.5, eps = 0.5 from example 0.
+    probability = basins.return_probability(lambda z: np.full_like(z, 0.5), np.array([[0.0]]), [0.0], copies=2,
+                                            max_steps=5, tol=1e-9, eps=0.5)
+    assert probability.tolist() == [[0.0]]

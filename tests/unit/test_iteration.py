@@ -177,16 +177,15 @@ def test_nearest_examples_by_true_distance():
 
 
 def test_matching_is_strict_at_eps_and_keeps_every_field():
-    # Final iterates (0.5, 0) and (0, 0) next to the example (1, 0) with eps = 0.5 / sqrt(2)
-    # (RMS over 2 coordinates): the first is exactly eps away (not reached), the second farther.
-    result = it.iterate_to_fixed_point(lambda z: z, [[0.5, 0.0], [0.0, 0.0]], max_steps=1, tol=0.1)
-    eps = 0.5 / np.sqrt(2)
-    summary = it.match_to_examples(result, [[1.0, 0.0]], eps)
+    # In one dimension the RMS distance is |a - b| exactly: final iterates 0.5 and 0 next to the
+    # example 1 with eps = 0.5: the first is exactly eps away (not reached), the second farther.
+    result = it.iterate_to_fixed_point(lambda z: z, [[0.5], [0.0]], max_steps=1, tol=0.1)
+    summary = it.match_to_examples(result, [[1.0]], 0.5)
     assert summary["reached"].tolist() == [False, False] and summary["spurious"].tolist() == [True, True]
-    np.testing.assert_allclose(summary["distance_to_nearest"], [eps, 2 * eps])
+    np.testing.assert_array_equal(summary["distance_to_nearest"], [0.5, 1.0])
     # Two spurious points exactly eps apart are two, not one.
     assert summary["distinct_spurious"] == 2 and summary["spurious_starts"] == 2
     nothing = it.iterate_to_fixed_point(lambda z: z, np.zeros((0, 2)), max_steps=1, tol=0.1)
     with no_warnings():
-        empty = it.match_to_examples(nothing, [[1.0, 0.0]], eps)
+        empty = it.match_to_examples(nothing, [[1.0, 0.0]], 0.5)
     assert all(math.isnan(empty[key]) for key in ("fraction_reaching", "fraction_converged", "fraction_diverged"))

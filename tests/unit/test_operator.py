@@ -320,6 +320,8 @@ def test_operator_summary_of_hand_built_operators():
     assert len(summary.top_eigenvalues) == 3 and summary.min_alignment == pytest.approx(1.0)
     # One image fixed, the other off by its whole length: the worst image counts.
     assert op.summarize_operator(np.diag([1.0, 0.0, 0.0]), images).fixed_point_residual == pytest.approx(1.0)
+    # The n + 1 largest eigenvalues are reported, however many pixels there are.
+    assert len(op.summarize_operator(np.eye(4), np.eye(1, 4)).top_eigenvalues) == 2
     # As many images as pixels: there is no (n + 1)-th eigenvalue.
     full = op.summarize_operator(np.eye(2), np.array([[1.0, 0.0], [0.0, 3.0]]))
     assert full.next_eigenvalue_modulus == 0.0 and len(full.top_eigenvalues) == 2
@@ -336,6 +338,7 @@ def test_noise_alignment_is_seeded_and_is_memorized_takes_flags_as_numbers():
     assert not np.array_equal(same, op.noise_alignment(matrix, images, samples=5, seed=4))
     np.testing.assert_array_equal(op.noise_alignment(matrix, images, samples=5),
                                   op.noise_alignment(matrix, images, samples=5, seed=0))
+    assert op.noise_alignment(matrix, images).shape == (100,)  # 100 samples by default
     flags = op.is_memorized(np.array([0.999, 0.999]), 0.99, linear=np.array([1.0, 0.0]))
     np.testing.assert_array_equal(flags, [True, False])
 
