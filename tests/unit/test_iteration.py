@@ -189,3 +189,14 @@ def test_matching_is_strict_at_eps_and_keeps_every_field():
     with no_warnings():
         empty = it.match_to_examples(nothing, [[1.0, 0.0]], 0.5)
     assert all(math.isnan(empty[key]) for key in ("fraction_reaching", "fraction_converged", "fraction_diverged"))
+
+
+def test_blow_up_is_marked_without_floating_point_warnings():
+    """Iteration never raises nor warns when a map overflows: the start is marked diverged."""
+    from memorization.analysis import cycles
+
+    explode = lambda z: z * 1e200  # noqa: E731 (1e200 squared overflows)
+    with no_warnings():
+        result = it.iterate_to_fixed_point(explode, [[1e200, 1.0]], max_steps=3, tol=1e-9)
+        orbit = cycles.iterate_orbit(explode, [[1e200, 1.0]], max_steps=3, period=1)
+    assert result.diverged.tolist() == [True] and orbit.diverged.tolist() == [True]
