@@ -353,3 +353,18 @@ def test_measure_linear_reads_a_known_operator(keras_float64, tmp_path, depth, c
     np.testing.assert_allclose(examples["eigenvectors"][0], unit_x, atol=1e-12)
     np.testing.assert_allclose(examples["top_basis"][0], unit_x, atol=1e-12)
     np.testing.assert_allclose(examples["train"], x[None], atol=1e-15)
+
+
+def test_c5_concordance_compares_nets_of_the_same_seed_only():
+    import pandas as pd
+
+    from memorization.experiments import c5
+
+    models = pd.DataFrame([
+        {"width": 8, "depth": 1, "n": 4, "seed": 0, "median_spectral_radius": 1.0},
+        {"width": 16, "depth": 1, "n": 4, "seed": 0, "median_spectral_radius": 0.9},  # bigger, smaller rho: a win
+        {"width": 8, "depth": 1, "n": 4, "seed": 1, "median_spectral_radius": 0.5},
+        {"width": 16, "depth": 1, "n": 4, "seed": 1, "median_spectral_radius": 1.2},  # bigger, larger rho: a loss
+    ])
+    # Across seeds both pairs would be losses (1.0 -> 1.2, 0.5 -> 0.9): 1 of 4 instead of 1 of 2.
+    assert c5.size_concordance(models) == (0.5, 2)
