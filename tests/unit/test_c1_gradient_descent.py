@@ -1,5 +1,7 @@
 """The linear autoencoder trained by plain GD reaches W = P_X + W0 (I - P_X); Adam does not."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -77,21 +79,23 @@ def test_table_run_names_are_the_run_folders_when_the_base_seed_is_not_zero(tmp_
     from memorization import files
     from memorization.experiments import c1
 
-    section = complete_section("c1", {
-        "dataset": "mnist", "n_train": [3], "inits": ["zeros"], "optimizers": ["gd", "adam"], "seeds": [0, 2],
-        "gd": {"learning_rate": "auto", "target_distance": 1.0e-10, "max_steps": 30},
-        "adam": {"learning_rate": 1.0e-3, "max_steps": 5}, "claim_threshold": 1.0e-8,
-    })
+    import yaml
+
+    config = yaml.safe_load((Path(__file__).resolve().parents[2] / "config" / "test.yaml").read_text())
+    section = complete_section("c1", {**config["c1"], "optimizers": ["gd", "adam"], "seeds": [0, 2]})
     runs = c1.expand_runs(section, seed=7)
     paths = []
     for key, settings in runs.items():
         path = tmp_path / "runs" / key / "metrics.json"
-        metrics = {"distance_to_prediction": 1e-12, "off_span_change": 0.0 if settings["optimizer"] == "gd" else 0.1,
-                   "steps": 5, "learning_rate": 0.1}
+        # Every statistic C1's measure step writes that a summary may read.
+        metrics = {"distance_to_prediction": 1e-12, "distance_to_projector": 0.5,
+                   "off_span_change": 0.0 if settings["optimizer"] == "gd" else 0.1, "reconstruction_mse": 1e-20,
+                   "span_residual_test_median": 0.0, "eigenvalues_near_one": 3, "rank_of_span": 3, "steps": 5,
+                   "learning_rate": 0.1}
         files.write_json(path, {"claim": "c1", "settings": settings, "metrics": metrics})
         paths.append(str(path))
     outputs = {"table": tmp_path / "c1.csv", "row": tmp_path / "row.csv"}
     c1.summarize({"section": section, "scale": "test"}, {"metrics": paths}, outputs, log=lambda _: None)
     table = pd.read_csv(outputs["table"])
-    assert len(runs) == 4 and set(table.run) == set(runs)
+    assert len(runs) == 2 * len(section["inits"]) * len(section["n_train"]) * 2 and set(table.run) == set(runs)
     assert sorted(set(table.seed)) == [7, 9] and all(f"-s{seed}-" in key for key, seed in zip(table.run, table.seed))
