@@ -1,6 +1,7 @@
 # Two commands set everything up on a fresh machine (see README.md):
 #   make run    bootstrap .venv if missing, then build every figure and table (snakemake --cores 8 all)
 #   make test   bootstrap .venv if missing, then run the test suite
+#   make coverage / make mutation   line coverage of the default suite; mutation score of the claim logic
 # Options: CONFIG=config/quick.yaml  CORES=8  MIRROR=../shared/data  SNAKEMAKE_ARGS=...  PYTEST_ARGS=...
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
@@ -12,7 +13,7 @@ SNAKEMAKE_ARGS ?=
 PYTEST_ARGS ?=
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install lint lock clean-venv
+.PHONY: run test coverage mutation install lint lock clean-venv
 
 run: $(STAMP)
 	$(VENV)/bin/snakemake --cores $(CORES) all --configfile $(CONFIG) \
@@ -20,6 +21,23 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(if $(MIRROR),MEMORIZATION_DATA_MIRROR=$(abspath $(MIRROR))) $(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+
+# Line coverage of src/memorization from the default suite, the code the workflow tests run in
+# Snakemake's subprocesses included (pyproject.toml, [tool.coverage]); the HTML report is htmlcov/.
+coverage: $(STAMP)
+	rm -f .coverage .coverage.*
+	$(if $(MIRROR),MEMORIZATION_DATA_MIRROR=$(abspath $(MIRROR))) $(VENV)/bin/python -m pytest --cov \
+		--cov-report=term-missing:skip-covered --cov-report=html $(PYTEST_ARGS)
+
+# Mutation testing of claims.py and analysis/ against the quick unit tests (pyproject.toml,
+# [tool.mutmut]); prints killed / total per module and every surviving mutant, and fails below
+# MUTATION_MINIMUM percent. A fresh run each time (mutants/ is rebuilt): a few minutes on 2 cores.
+MUTATION_CHILDREN ?= 2
+MUTATION_MINIMUM ?= 85
+mutation: $(STAMP)
+	rm -rf mutants
+	$(VENV)/bin/mutmut run --max-children $(MUTATION_CHILDREN) > /dev/null
+	$(VENV)/bin/python tests/mutation_score.py --minimum $(MUTATION_MINIMUM)
 
 install: $(STAMP)
 

@@ -16,6 +16,10 @@ report: "report/workflow.rst"
 include: "rules/common.smk"
 
 
+onstart:
+    print_plan()
+
+
 rule all:
     default_target: True
     input:

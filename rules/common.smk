@@ -2,7 +2,9 @@
 # models exist, and where their files live, comes from the library (memorization.registry and
 # memorization.layout); the rule files only map wildcards to those paths.
 
+import functools
 import os
+import sys
 
 from snakemake.exceptions import WorkflowError
 
@@ -33,31 +35,6 @@ RUNTIME = {
 THREADS_PER_JOB = config["threads_per_job"]
 
 
-def model_settings(wildcards):
-    return LAYOUT.models[wildcards.model]
-
-
-def model_dataset(wildcards):
-    return LAYOUT.model_dataset(wildcards.model)
-
-
-def run_settings(wildcards):
-    return LAYOUT.runs[wildcards.claim][wildcards.run]
-
-
-def run_dataset(wildcards):
-    return LAYOUT.run_dataset(wildcards.claim, wildcards.run)
-
-
-def run_model_file(name):
-    """Input function: file ``name`` of the model that run ``{claim}/{run}`` measures."""
-
-    def path(wildcards):
-        return f"{LAYOUT.model_of(wildcards.claim, wildcards.run)}/{name}"
-
-    return path
-
-
 def metrics_of_claim(wildcards):
     return LAYOUT.metrics(wildcards.claim)
 
@@ -69,32 +46,37 @@ def source_file(path):
     return path if relative.startswith("..") else relative
 
 
+def print_plan():
+    """The plan of this run (memorization plan) on stderr, before the first job starts."""
+    from memorization.plan import plan_lines
+
+    try:
+        lines = plan_lines(config, cores=workflow.cores, layout=LAYOUT)
+    except MemorizationError as error:
+        lines = [f"no plan: {error}"]
+    print("\n".join(lines), file=sys.stderr, flush=True)
+
+
 def all_targets(wildcards):
     return LAYOUT.all_targets()
 
 
+def resource_request(step, claim, name, default=None):
+    """The config's `resources.<step>.<name>` (sized per scale), or the claim's override."""
+    section = config["resources"]
+    override = section["claims"].get(claim, {}).get(step, {})
+    return override.get(name, section[step].get(name, default))
+
+
 def job_resources(step, claim=None):
-    """What one job of `step` (train, measure or other) asks its scheduler for.
-
-    From the config's `resources` section (sized per scale) with the claim's overrides; the
-    claim is the rule's `claim` wildcard, or for a `model` wildcard the experiment that trains
-    it (`fc` for the deep models that C3, C4, C5 and C10 share), unless given.
-    """
-
-    def job_claim(wildcards):
-        if claim:
-            return claim
-        if hasattr(wildcards, "claim"):
-            return wildcards.claim
-        if hasattr(wildcards, "model"):
-            return LAYOUT.models[wildcards.model]["claim"]
-        return None
+    """What one job of `step` (other: summaries, figures, tables) asks its scheduler for,
+    from the `claim` wildcard's overrides unless `claim` is given."""
 
     def request(name, default=None):
         def lookup(wildcards):
-            section = config["resources"]
-            override = section["claims"].get(job_claim(wildcards), {}).get(step, {})
-            return override.get(name, section[step].get(name, default))
+            return resource_request(
+                step, claim or getattr(wildcards, "claim", None), name, default
+            )
 
         return lookup
 
@@ -102,4 +84,17 @@ def job_resources(step, claim=None):
         "mem_mb": request("mem_mb"),
         "runtime": request("runtime"),
         "gpu": request("gpu", 0),
+    }
+
+
+def batch_resources(batch):
+    """What a batched train or measure job asks for: memory and GPUs of one run (the runs of a
+    job run one after the other), and the runtime of one run times the runs it does. Jobs of
+    float64 nets (C1, C2, C6, C7) ask for no GPU: the nets are tiny, and float64 is slow on GPUs.
+    """
+    request = functools.partial(resource_request, batch.step, batch.group)
+    return {
+        "mem_mb": request("mem_mb"),
+        "runtime": request("runtime") * len(batch.members),
+        "gpu": 0 if LAYOUT.batch_is_float64(batch) else request("gpu", 0),
     }

@@ -1,32 +1,30 @@
 # Measurement and summary: each run of a claim measures its model
-# (memorization.experiments.<claim>.measure), and each claim's runs become one tidy table and
-# one claims row (memorization.experiments.<claim>.summarize).
+# (memorization.experiments.<claim>.measure), in batches of runs of one claim, one job per
+# batch (resources.measure.runs_per_job; rules measure_<claim>_<k>), and each claim's runs
+# become one tidy table and one claims row (memorization.experiments.<claim>.summarize).
 
 
-rule measure:
-    input:
-        data=run_dataset,
-        model=run_model_file("model.keras"),
-        training=run_model_file("training.json"),
-    output:
-        metrics=f"{RESULTS}/runs/{{claim}}/{{run}}/metrics.json",
-        examples=f"{RESULTS}/runs/{{claim}}/{{run}}/examples.npz",
-        provenance=f"{RESULTS}/runs/{{claim}}/{{run}}/metrics.provenance.json",
-    log:
-        f"{RESULTS}/logs/{{claim}}/measure/{{run}}.log",
-    benchmark:
-        f"{RESULTS}/benchmarks/{{claim}}/measure/{{run}}.tsv"
-    wildcard_constraints:
-        claim="c[0-9]+",
-        run="[^/]+",
-    threads: THREADS_PER_JOB
-    resources:
-        **job_resources("measure"),
-    params:
-        settings=run_settings,
-        runtime=RUNTIME,
-    script:
-        "../scripts/measure.py"
+for _batch in LAYOUT.measure_batches:
+
+    rule:
+        name:
+            _batch.name
+        input:
+            LAYOUT.batch_inputs(_batch),
+        output:
+            LAYOUT.batch_outputs(_batch),
+        log:
+            LAYOUT.batch_logs(_batch),
+        benchmark:
+            LAYOUT.batch_benchmark(_batch)
+        threads: THREADS_PER_JOB
+        resources:
+            **batch_resources(_batch),
+        params:
+            steps=LAYOUT.batch_steps(_batch),
+            runtime=RUNTIME,
+        script:
+            "../scripts/measure.py"
 
 
 rule summarize:

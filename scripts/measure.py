@@ -1,18 +1,14 @@
-"""Workflow entry point: the measure step of one run of a claim (memorization.experiments.<claim>.measure)."""
+"""Workflow entry point: measure the runs of one batch, one after the other in this process
+(memorization.experiments.<claim>.measure for each; see memorization.batches)."""
 
-from memorization.scripting import experiment_step, named, run_job
+from memorization.batches import measure_steps
+from memorization.scripting import run_steps
 
-claim, run = snakemake.wildcards.claim, snakemake.wildcards.run
-run_job(
-    experiment_step(claim, "measure"),
-    label=f"measure {claim}/{run}",
-    settings=snakemake.params.settings,
+run_steps(
+    measure_steps(snakemake.params.steps),
     runtime=snakemake.params.runtime,
-    inputs=named(snakemake.input),
-    outputs=named(snakemake.output),
-    log_path=snakemake.log[0],
     threads=snakemake.threads,
     uses_keras=True,
-    claim=claim,
-    run=run,
+    job=snakemake.rule,
+    gpus=snakemake.resources.gpu,
 )

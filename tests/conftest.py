@@ -53,6 +53,14 @@ def complete_section():
     return complete
 
 
+def pytest_collection_modifyitems(items):
+    """Tests that build Keras models through the session's Keras carry the ``keras`` marker, so a
+    quick selection (``-m "not keras"``, the mutation run of `make mutation`) can leave them out."""
+    for item in items:
+        if "keras_float64" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.keras)
+
+
 def pytest_terminal_summary(terminalreporter):
     """The fault-injection table (tests/faults): one row per case that recorded a ``fault`` line."""
     rows = []

@@ -141,6 +141,7 @@ def claim_row(
     fitted: bool = True,
     conditions=(),
 ) -> dict:
+    value = float("nan") if value is None else float(value)  # a missing statistic never reproduces
     low, high = interval if interval is not None else (value, value)
     text = f"{statistic} {comparison} threshold"
     if conditions:
@@ -149,7 +150,7 @@ def claim_row(
         "claim": claim,
         "statement": statement,
         "statistic": text,
-        "value": float(value),
+        "value": value,
         "threshold": float(threshold),
         "verdict": verdict(value, threshold, comparison, (low, high), fitted=fitted, conditions=conditions),
         "scale": scale,
@@ -201,7 +202,7 @@ def read_records(paths: list) -> list[dict]:
 def read_record(path) -> dict:
     from memorization.errors import ResultsError
 
-    remeasure = f"rerun its measure job (snakemake <target> --forcerun measure, or delete {path} and rerun)"
+    remeasure = f"rerun its measure job (snakemake <target> --forcerun {path}, or delete {path} and rerun)"
     if Path(path).is_dir():
         raise ResultsError(f"metrics file {path} is a directory, not a JSON file; remove it, then {remeasure}")
     try:

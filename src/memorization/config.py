@@ -172,6 +172,27 @@ def check_config_file(config_path, schema_path) -> None:
 KEY_DIGEST_LENGTH = 8
 
 
+def merge(base: dict, overlay: dict) -> dict:
+    """``overlay`` merged into ``base`` key by key, nested dictionaries too, as Snakemake merges
+    ``--configfile`` files into the workflow's default config."""
+    merged = dict(base)
+    for key, value in overlay.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def load_workflow_config(config_files, schema_path, default="config/config.yaml") -> dict:
+    """The config a Snakemake run with these ``--configfile`` files sees: the default config with
+    each file merged in order, validated, with every schema default filled."""
+    config = read_config_file(default)
+    for path in config_files:
+        config = merge(config, read_config_file(path))
+    return fill_defaults(config, schema_path)
+
+
 def settings_digest(settings, length: int = KEY_DIGEST_LENGTH) -> str:
     """A short hash of every setting in ``settings``, the end of a run or model key.
 

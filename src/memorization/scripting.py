@@ -1,7 +1,7 @@
 """The bridge between a workflow step and the library: logging, runtime setup, clean failure.
 
-Scripts under ``scripts/`` hand their Snakemake inputs, outputs and params to `run_step`, so
-every step logs, seeds, limits threads and reports errors the same way. This module never
+Scripts under ``scripts/`` hand their Snakemake inputs, outputs and params to `run_job` (or
+`run_steps` for a batched job of several runs), so every step logs, seeds, limits threads and reports errors the same way. This module never
 imports Snakemake: it receives plain paths and dictionaries.
 """
 
@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import importlib
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
 from memorization import files, provenance
 from memorization.errors import MemorizationError, environment_cause
+
 
 class StepLog:
     """Appends timestamped lines to the job's log file, flushing each so progress is visible."""
@@ -42,6 +44,24 @@ def experiment_step(claim: str, step: str) -> Callable:
     return getattr(experiment, step)
 
 
+@dataclass
+class Step:
+    """One step of a job: ``task(settings, inputs, outputs, log)`` with its own files and log."""
+
+    task: Callable
+    label: str
+    settings: dict
+    inputs: dict
+    outputs: dict
+    log_path: str | None
+    claim: str | None = None
+    run: str | None = None
+    # restore(): True when the step's outputs were put back from an interrupted earlier run of
+    # its job (the task is skipped); finish(): called once the step's outputs are all written.
+    restore: Callable[[], bool] | None = None
+    finish: Callable[[], None] | None = None
+
+
 def run_job(
     task: Callable,
     *,
@@ -56,48 +76,90 @@ def run_job(
     claim: str | None = None,
     run: str | None = None,
 ) -> None:
-    """Run ``task(settings, inputs, outputs, log)`` as one workflow job.
+    """Run ``task(settings, inputs, outputs, log)`` as one workflow job (see `run_steps`)."""
+    step = Step(task, label, settings, inputs, outputs, log_path, claim, run)
+    run_steps([step], runtime=runtime, threads=threads, uses_keras=uses_keras)
 
-    Sets up the runtime first when the task uses Keras, writes a provenance record when the
-    job declares a ``provenance`` output, and turns a `MemorizationError` into its one-line
-    message on stderr with exit status 1, so Snakemake removes the job's outputs and shows
-    the cause.
+
+def run_steps(
+    steps: list[Step],
+    *,
+    runtime: dict,
+    threads: int = 1,
+    uses_keras: bool = False,
+    job: str | None = None,
+    gpus: int | None = None,
+) -> None:
+    """Run the steps of one workflow job in this process, one after the other.
+
+    Sets up the runtime once when the steps use Keras (backend import and thread pools are the
+    start-up a batched job pays once), then gives each step the seed and precision of its own
+    settings on a cleared Keras session, so a step computes what it would alone in a job. Each
+    step logs to its own file and writes its own provenance record when it declares a
+    ``provenance`` output. A `MemorizationError` or an environment `OSError` (full disk,
+    read-only folder) ends the job with its one-line message on stderr and exit status 1, so
+    Snakemake removes the job's outputs and shows the cause. ``gpus`` 0 (a job that asked its
+    scheduler for no GPU) keeps the process off every GPU; None leaves the devices as they are.
     """
-    try:
-        log = StepLog(log_path)
-    except OSError as error:
-        cause = environment_cause(error)
-        if cause is None:
-            raise
-        print(f"error: cannot write {_relative(error.filename or log_path)}: {cause}", file=sys.stderr, flush=True)
-        sys.exit(1)
-    started = provenance.now()
-    try:
-        if uses_keras:
+    if uses_keras and steps:
+        try:
             from memorization.runtime import configure
 
             configure(
                 backend=runtime["backend"],
                 threads=threads,
-                seed=int(settings.get("seed", runtime.get("seed", 0))),
-                float_dtype=settings.get("float_dtype", "float32"),
+                seed=_seed(steps[0].settings, runtime),
+                float_dtype=steps[0].settings.get("float_dtype", "float32"),
                 deterministic=runtime.get("deterministic", True),
+                device="cpu" if gpus == 0 else "auto",
             )
-        log(f"{label}: started with {threads} thread(s), backend {runtime.get('backend')}")
-        extra = task(settings, inputs, outputs, log) or {}
-        if "provenance" in outputs:
+        except MemorizationError as error:
+            fail(StepLog(None), str(error))
+    for number, step in enumerate(steps, start=1):
+        _run_step(step, runtime, threads, uses_keras, job)
+        if job and len(steps) > 1:
+            print(f"{job}: {number}/{len(steps)} done ({step.label})", file=sys.stderr, flush=True)
+
+
+def _seed(settings: dict, runtime: dict) -> int:
+    return int(settings.get("seed", runtime.get("seed", 0)))
+
+
+def _run_step(step: Step, runtime: dict, threads: int, uses_keras: bool, job: str | None) -> None:
+    try:
+        log = StepLog(step.log_path)
+    except OSError as error:
+        cause = environment_cause(error)
+        if cause is None:
+            raise
+        print(f"error: cannot write {_relative(error.filename or step.log_path)}: {cause}", file=sys.stderr, flush=True)
+        sys.exit(1)
+    started = provenance.now()
+    try:
+        if step.restore is not None and step.restore():
+            log(f"{step.label}: finished by an earlier, interrupted run of this job; outputs restored")
+            return
+        if uses_keras:
+            from memorization.runtime import begin_run
+
+            begin_run(_seed(step.settings, runtime), step.settings.get("float_dtype", "float32"))
+        log(f"{step.label}: started with {threads} thread(s), backend {runtime.get('backend')}")
+        extra = step.task(step.settings, step.inputs, step.outputs, log) or {}
+        if "provenance" in step.outputs:
             record = provenance.collect(
-                step=label,
-                claim=claim,
-                run=run,
-                settings=settings,
-                inputs=inputs,
+                step=step.label,
+                claim=step.claim,
+                run=step.run,
+                settings=step.settings,
+                inputs=step.inputs,
                 started=started,
-                extra=extra,
+                extra={**extra, "job": job} if job else extra,
                 runtime=runtime,
             )
-            files.write_json(outputs["provenance"], record)
-        log(f"{label}: done")
+            files.write_json(step.outputs["provenance"], record)
+        if step.finish is not None:
+            step.finish()
+        log(f"{step.label}: done")
     except MemorizationError as error:
         fail(log, str(error))
     except OSError as error:
@@ -105,7 +167,7 @@ def run_job(
         cause = environment_cause(error)
         if cause is None:
             raise
-        fail(log, environment_message(error, cause, outputs))
+        fail(log, environment_message(error, cause, step.outputs))
     finally:
         log.close()
 

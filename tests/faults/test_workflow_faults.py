@@ -149,7 +149,7 @@ def _(workdir):
     runs = workdir / "results" / "test" / "runs" / "c1"
     metrics = next(runs.iterdir()) / "metrics.json"
     return Scenario(
-        args=("--forcerun", "measure"), repair=lambda: None, repaired_args=("--forcerun", "train"),
+        args=("--forcerun", "measure_c1_1"), repair=lambda: None, repaired_args=("--forcerun", "train_c1_1"),
         must_be_gone=[metrics], log_glob="results/test/logs/c1/measure/*.log",
     )
 
@@ -160,7 +160,7 @@ def _(workdir):
     metrics.write_text(metrics.read_text()[:100])
     # Older than its inputs would make Snakemake remeasure; keep the broken file current.
     return Scenario(
-        args=("--forcerun", "summarize"), repaired_args=("--forcerun", "measure"),
+        args=("--forcerun", "summarize"), repaired_args=("--forcerun", "measure_c1_1"),
         must_be_gone=[workdir / "results" / "test" / "tables" / "c1.csv"],
         log_glob="results/test/logs/c1/summarize.log",
     )
@@ -171,7 +171,7 @@ def _(workdir):
     prepared = workdir / "results" / "test" / "data" / "mnist.npz"
     prepared.write_bytes(prepared.read_bytes()[:5000])
     return Scenario(
-        args=("--forcerun", "train"), repaired_args=("--forcerun", "prepare_data"),
+        args=("--forcerun", "train_c1_1"), repaired_args=("--forcerun", "prepare_data"),
         log_glob="results/test/logs/models/*/train.log",
     )
 
@@ -197,8 +197,8 @@ def _(workdir):
 @case("disk full while training", "no space left on device (disk full)")
 def _(workdir):
     return Scenario(
-        args=("--forcerun", "train"), env={"FAULT_ENOSPC_UNDER": str(workdir / "results" / "test" / "models")},
-        repaired_args=("--forcerun", "train"), log_glob="results/test/logs/models/*/train.log",
+        args=("--forcerun", "train_c1_1"), env={"FAULT_ENOSPC_UNDER": str(workdir / "results" / "test" / "models")},
+        repaired_args=("--forcerun", "train_c1_1"), log_glob="results/test/logs/models/*/train.log",
         must_be_gone=[models(workdir)[0] / "model.keras"],
     )
 
@@ -237,7 +237,7 @@ def test_workflow_fault(name, finished, tmp_path, record_property):
     # and they must be rebuilt (and fail again), never reported as done without them.
     again = run(workdir, scenario.config, "fig_c1")
     missing = [str(path) for path in scenario.must_be_gone if not path.exists()]
-    assert again.returncode != 0 or not missing, f"a rerun passed with outputs missing: {missing}"
+    assert again.returncode != 0 or not missing, f"a rerun passed with outputs missing: {missing}" + again.stderr[-4000:]
 
     scenario.repair()
     recovered = run(workdir, scenario.config, scenario.target, *scenario.repaired_args)

@@ -54,3 +54,47 @@ def test_bad_inputs_raise():
         basins.return_probability(ball_attractor, EXAMPLES, [-0.1], copies=2, max_steps=1, tol=1e-9, eps=0.01)
     with pytest.raises(MemorizationError):
         basins.basin_radius([0.1, 0.2], np.ones((3, 2)))
+
+
+def one_dimensional_ball(z):
+    """In one dimension the RMS size of N(0, s^2) noise is |noise|: returns are a matter of chance."""
+    examples = np.array([[0.0], [5.0]])
+    index, distance = nearest_examples(z, examples)
+    return np.where((distance < 1.0)[:, None], examples[index] + 0.5 * (z - examples[index]), 2.0 * z)
+
+
+def test_return_probability_is_a_seeded_draw():
+    examples = np.array([[0.0], [5.0]])
+    draw = lambda **seed: basins.return_probability(  # noqa: E731
+        one_dimensional_ball, examples, [1.0], copies=200, max_steps=60, tol=1e-9, eps=0.01, **seed)
+    probability = draw(seed=4)
+    # P(|N(0, 1)| < 1) = 0.683: about that fraction returns, within sampling error.
+    assert np.all(np.abs(probability - 0.683) < 0.1)
+    np.testing.assert_array_equal(draw(seed=4), probability)
+    np.testing.assert_array_equal(draw(), draw(seed=0))
+    assert not np.array_equal(draw(seed=5), probability)
+    # One copy per example is enough.
+    assert basins.return_probability(one_dimensional_ball, examples, [0.0], copies=1, max_steps=5, tol=1e-9,
+                                     eps=0.01).tolist() == [[1.0, 1.0]]
+
+
+def test_bad_inputs_name_the_cause():
+    call = lambda examples, copies, levels: basins.return_probability(  # noqa: E731
+        ball_attractor, examples, levels, copies=copies, max_steps=1, tol=1e-9, eps=0.01)
+    for examples, copies, message in ((np.ones(3), 2, "got (3,) and 2"), (EXAMPLES, 0, f"got {EXAMPLES.shape} and 0")):
+        with pytest.raises(MemorizationError) as error:
+            call(examples, copies, [0.1])
+        assert str(error.value) == f"need examples (n, d) and copies >= 1, {message}"
+    with pytest.raises(MemorizationError) as error:
+        call(EXAMPLES, 2, [0.1, -0.1])
+    assert str(error.value) == "noise levels must be >= 0"
+    with pytest.raises(MemorizationError) as error:
+        basins.basin_radius([0.1, 0.2, 0.3], np.ones((2, 4)))
+    assert str(error.value) == "probability has 2 rows but there are 3 noise levels"
+
+
+def test_a_copy_exactly_eps_from_its_example_has_not_returned():
+    # In one dimension the RMS distance is exact: every start ends at 0.5, eps = 0.5 from example 0.
+    probability = basins.return_probability(lambda z: np.full_like(z, 0.5), np.array([[0.0]]), [0.0], copies=2,
+                                            max_steps=5, tol=1e-9, eps=0.5)
+    assert probability.tolist() == [[0.0]]

@@ -1,5 +1,7 @@
 """The linear autoencoder trained by plain GD reaches W = P_X + W0 (I - P_X); Adam does not."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -54,8 +56,46 @@ def test_adam_leaves_the_span(keras_float64, tiny_data):
 def test_step_schedule_predicts_steps_from_condition_number():
     from memorization.experiments.c1 import step_schedule
 
-    images = np.diag([1.0, 0.5])  # gram eigenvalues 1 and 0.25 -> kappa = 4
+    images = np.diag([1.0, 0.5])  # gram eigenvalues 1 and 0.25 -> kappa = 4, rate (4 - 1) / (4 + 1)
     schedule = step_schedule(images, {"learning_rate": "auto", "target_distance": 1e-6, "max_steps": 10**6}, "gd")
     assert schedule["condition_number"] == pytest.approx(4.0)
     assert schedule["predicted_rate"] == pytest.approx(0.6)
-    assert schedule["max_steps"] == int(np.ceil(np.log(1e-6) / np.log(0.6)))
+    # 0.6**27 = 1.02e-6 is still above the target, 0.6**28 = 6.1e-7 is below it.
+    assert 0.6**27 > 1e-6 > 0.6**28
+    assert schedule["steps_needed"] == schedule["max_steps"] == 28
+    # The optimal step 2 / (l_max + l_min) of the curvatures 2 / (n d) * {1, 0.25} = {0.5, 0.125}.
+    assert schedule["learning_rate"] == pytest.approx(2 / 0.625)
+    capped = step_schedule(images, {"learning_rate": 0.5, "target_distance": 1e-6, "max_steps": 10}, "gd")
+    assert capped["max_steps"] == 10 and capped["steps_needed"] == 28 and capped["learning_rate"] == 0.5
+    adam = step_schedule(images, {"learning_rate": 1e-3, "max_steps": 40}, "adam")
+    assert adam["max_steps"] == 40 and adam["learning_rate"] == 1e-3 and "steps_needed" not in adam
+
+
+def test_table_run_names_are_the_run_folders_when_the_base_seed_is_not_zero(tmp_path, complete_section):
+    """The run column of the C1 table must name the run folders that expand_runs made (keyed by
+    base seed + offset); a base seed of 0 would hide a key built from the offset alone."""
+    import pandas as pd
+
+    from memorization import files
+    from memorization.experiments import c1
+
+    import yaml
+
+    config = yaml.safe_load((Path(__file__).resolve().parents[2] / "config" / "test.yaml").read_text())
+    section = complete_section("c1", {**config["c1"], "optimizers": ["gd", "adam"], "seeds": [0, 2]})
+    runs = c1.expand_runs(section, seed=7)
+    paths = []
+    for key, settings in runs.items():
+        path = tmp_path / "runs" / key / "metrics.json"
+        # Every statistic C1's measure step writes that a summary may read.
+        metrics = {"distance_to_prediction": 1e-12, "distance_to_projector": 0.5,
+                   "off_span_change": 0.0 if settings["optimizer"] == "gd" else 0.1, "reconstruction_mse": 1e-20,
+                   "span_residual_test_median": 0.0, "eigenvalues_near_one": 3, "rank_of_span": 3, "steps": 5,
+                   "learning_rate": 0.1}
+        files.write_json(path, {"claim": "c1", "settings": settings, "metrics": metrics})
+        paths.append(str(path))
+    outputs = {"table": tmp_path / "c1.csv", "row": tmp_path / "row.csv"}
+    c1.summarize({"section": section, "scale": "test"}, {"metrics": paths}, outputs, log=lambda _: None)
+    table = pd.read_csv(outputs["table"])
+    assert len(runs) == 2 * len(section["inits"]) * len(section["n_train"]) * 2 and set(table.run) == set(runs)
+    assert sorted(set(table.seed)) == [7, 9] and all(f"-s{seed}-" in key for key, seed in zip(table.run, table.seed))

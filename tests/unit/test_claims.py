@@ -97,3 +97,87 @@ def test_mean_or_nan_of_an_empty_selection_is_nan_and_never_reproduces():
     assert claims.mean_or_nan([1, 2]) == 1.5
     empty = claims.mean_or_nan(pd.Series([], dtype=float))
     assert math.isnan(empty) and claims.verdict(empty, 0.0, ">=") == claims.NOT_REPRODUCED
+
+
+def test_a_missing_statistic_gives_a_nan_row_that_is_not_reproduced(tmp_path):
+    """A summary whose selection found nothing may hand None on; the row says NaN, never crashes."""
+    row = claims.claim_row("c4", "statement", "fraction", None, 0.5, ">=", "test")
+    assert math.isnan(row["value"]) and row["verdict"] == claims.NOT_REPRODUCED
+    claims.write_claim_row(row, tmp_path / "row.csv")
+    assert math.isnan(pd.read_csv(tmp_path / "row.csv").loc[0, "value"])
+
+
+def test_unknown_comparison_names_the_allowed_ones():
+    with pytest.raises(ValueError) as error:
+        claims.verdict(1.0, 1.0, "~")
+    assert str(error.value) == "comparison must be one of <, <=, >, >=, got '~'"
+
+
+def test_claim_row_judges_its_value_and_keeps_every_field(tmp_path):
+    row = claims.claim_row("c7", "a statement", "fraction", 0.75, 0.5, ">=", "quick")
+    assert row["verdict"] == claims.REPRODUCED and row["statistic"] == "fraction >= threshold"
+    assert (row["claim"], row["statement"], row["value"], row["threshold"], row["scale"]) == (
+        "c7", "a statement", 0.75, 0.5, "quick")
+    # Written in the order of COLUMNS whatever the order of the dict.
+    claims.write_claim_row(dict(reversed(list(row.items()))), tmp_path / "row.csv")
+    written = pd.read_csv(tmp_path / "row.csv")
+    assert list(written.columns) == claims.COLUMNS and written.loc[0, "scale"] == "quick"
+
+
+def test_record_claim_writes_the_statement_and_scale_it_was_given(tmp_path):
+    settings = {"section": {"claim_threshold": 1.0e-8}, "scale": "paper"}
+    row = claims.record_claim(tmp_path / "row.csv", lambda _: None, settings, "c1", "W projects", statistic="distance",
+                              value=1e-9, comparison="<")
+    written = pd.read_csv(tmp_path / "row.csv").loc[0]
+    assert written["statement"] == row["statement"] == "W projects" and written["scale"] == "paper"
+    assert written["verdict"] == claims.REPRODUCED
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        # 35 characters, cut inside the metrics: the parser stops at column 36, past the end.
+        ('{"settings": {}, "metrics": {"a": 1', "is truncated or corrupt (Expecting ',' delimiter at line 1 column 36); "),
+        (b'{"settings": {}, "metrics": {"a": "\xff"}}', "is not UTF-8 text (corrupt); "),
+        ("[1, 2]", "lacks its settings or metrics; "),
+        ('{"settings": {}, "metrics": [1]}', "lacks its settings or metrics; "),
+        ('{"metrics": {"a": 1}}', "lacks its settings or metrics; "),
+    ],
+)
+def test_unusable_metrics_records_are_named_with_their_cause(tmp_path, content, message):
+    from memorization.errors import ResultsError
+
+    path = tmp_path / "metrics.json"
+    path.write_bytes(content if isinstance(content, bytes) else content.encode())
+    with pytest.raises(ResultsError) as error:
+        claims.read_record(path)
+    remedy = f"rerun its measure job (snakemake <target> --forcerun {path}, or delete {path} and rerun)"
+    assert str(error.value) == f"metrics file {path} {message}{remedy}"
+
+
+def test_missing_metrics_record_or_a_folder_in_its_place_is_named(tmp_path):
+    from memorization.errors import ResultsError
+
+    path = tmp_path / "metrics.json"
+    remedy = f"rerun its measure job (snakemake <target> --forcerun {path}, or delete {path} and rerun)"
+    with pytest.raises(ResultsError) as error:
+        claims.read_record(path)
+    assert str(error.value) == f"metrics file {path} does not exist; {remedy}"
+    path.mkdir()
+    with pytest.raises(ResultsError) as error:
+        claims.read_record(path)
+    assert str(error.value) == f"metrics file {path} is a directory, not a JSON file; remove it, then {remedy}"
+
+
+def test_markdown_rendering_of_a_small_table():
+    table = pd.DataFrame([
+        {"claim": "c1", "value": 0.000123456, "verdict": "reproduced", "figure": "figures/c1.png", "provenance": ""},
+        {"claim": "c2", "value": 2.0, "verdict": "not | reproduced", "figure": float("nan"), "provenance": "p/c2.json"},
+    ])
+    assert claims.to_markdown(table) == (
+        "# Claims\n\n"
+        "| claim | value | verdict | figure | provenance |\n"
+        "| --- | --- | --- | --- | --- |\n"
+        "| c1 | 0.000123 | reproduced | [c1.png](figures/c1.png) |  |\n"
+        "| c2 | 2 | not \\| reproduced |  | [c2.json](p/c2.json) |\n"
+    )

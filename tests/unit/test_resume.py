@@ -1,5 +1,6 @@
-"""kill -9 of a real training job mid-run: the rerun resumes from its checkpoint and ends where
-an uninterrupted run ends (same final loss, loss curve and weights)."""
+"""kill -9 of a real batched training job mid-run: the rerun restores the model the batch had
+finished, resumes the one it was training from its checkpoint, and both end where an
+uninterrupted run ends (same final loss, loss curve and weights)."""
 
 import io
 import json
@@ -31,28 +32,34 @@ CHECKPOINT_EVERY = 250
 
 def resume_config() -> dict:
     config = yaml.safe_load((REPO / "config" / "test.yaml").read_text())
-    # One C1 run long enough to be killed between two checkpoints; no other claim.
+    # Two C1 runs in one training job, each long enough to be killed between two checkpoints;
+    # no other claim.
     config = {key: value for key, value in config.items() if not (key.startswith("c") and key[1:].isdigit())}
     config["c1"] = yaml.safe_load((REPO / "config" / "test.yaml").read_text())["c1"]
-    config["c1"].update(n_train=[3], inits=["zeros"], optimizers=["adam"], seeds=[0])
+    config["c1"].update(n_train=[3], inits=["random", "zeros"], optimizers=["adam"], seeds=[0])
+    config["resources"]["train"]["runs_per_job"] = 2
     config["c1"]["adam"] = {"learning_rate": 1.0e-3, "max_steps": STEPS}
     config["training"] = {"checkpoint_every": CHECKPOINT_EVERY, "checkpoint_seconds": None, "progress_seconds": 1}
     return config
 
 
-def the_run() -> tuple[str, str]:
-    """(run key, model key) of the one C1 run; keys end with a digest of the settings."""
+def the_batch() -> tuple[str, str, str]:
+    """(model key of the batch's first model, run key and model key of its second), in the order
+    the job trains them; keys end with a digest of the settings."""
     import copy
 
     from memorization.config import fill_defaults
     from memorization.layout import Layout
 
     layout = Layout(fill_defaults(copy.deepcopy(resume_config()), REPO / "config" / "schema" / "config.schema.yaml"))
-    (run, model), = layout.run_models["c1"].items()
-    return run, model
+    (batch,) = layout.train_batches
+    first, second = batch.members
+    (run,) = [run for run, model in layout.run_models["c1"].items() if model == second]
+    return first, run, second
 
 
-RUN, MODEL = the_run()
+# The job is killed while it trains MODEL, after it finished FINISHED.
+FINISHED, RUN, MODEL = the_batch()
 
 
 def workflow_copy(target: Path) -> Path:
@@ -89,9 +96,9 @@ def training_process(snakemake: psutil.Process) -> psutil.Process | None:
     return None
 
 
-def outputs(workdir: Path) -> tuple[dict, pd.DataFrame, dict]:
-    """The run's final training metrics, its loss curve, and its trained weights."""
-    run = workdir / "results" / "test" / "models" / MODEL
+def outputs(workdir: Path, model: str) -> tuple[dict, pd.DataFrame, dict]:
+    """A model's final training metrics, its loss curve, and its trained weights."""
+    run = workdir / "results" / "test" / "models" / model
     result = json.loads((run / "training.json").read_text())["result"]
     metrics = {name: result[name] for name in ("steps", "final_loss", "reached_threshold", "stopped_at_cap")}
     history = pd.read_csv(run / "history.csv").drop(columns=["seconds"])
@@ -139,14 +146,18 @@ def assert_resumed_once_and_equal(workdir: Path, reference: Path, run_dir: Path)
     training = json.loads((run_dir / "training.json").read_text())["result"]
     assert training["resumed_from_step"] == step and training["steps"] == STEPS
 
-    metrics, history, weights = outputs(workdir)
-    expected_metrics, expected_history, expected_weights = outputs(reference)
-    for name, value in expected_metrics.items():
-        assert metrics[name] == pytest.approx(value, rel=1e-9, abs=1e-15), name
-    pd.testing.assert_frame_equal(history, expected_history, check_exact=False, rtol=1e-12)
-    assert weights.keys() == expected_weights.keys() and weights
-    for name, value in expected_weights.items():
-        np.testing.assert_allclose(weights[name], value, rtol=1e-9, atol=1e-15, err_msg=name)
+    finished_log = (workdir / "results" / "test" / "logs" / "models" / FINISHED / "train.log").read_text()
+    assert "outputs restored" in finished_log, finished_log[-2000:]
+    assert not (run_dir.parent / FINISHED / "checkpoint").exists()
+    for model in (FINISHED, MODEL):
+        metrics, history, weights = outputs(workdir, model)
+        expected_metrics, expected_history, expected_weights = outputs(reference, model)
+        for name, value in expected_metrics.items():
+            assert metrics[name] == pytest.approx(value, rel=1e-9, abs=1e-15), (model, name)
+        pd.testing.assert_frame_equal(history, expected_history, check_exact=False, rtol=1e-12)
+        assert weights.keys() == expected_weights.keys() and weights
+        for name, value in expected_weights.items():
+            np.testing.assert_allclose(weights[name], value, rtol=1e-9, atol=1e-15, err_msg=f"{model} {name}")
 
 
 def test_kill_9_mid_training_then_rerun_resumes_and_matches_an_uninterrupted_run(reference, tmp_path):
@@ -157,6 +168,9 @@ def test_kill_9_mid_training_then_rerun_resumes_and_matches_an_uninterrupted_run
     assert first.returncode != 0, "the job was not killed mid-run"
     assert not (run_dir / "model.keras").exists()
     assert checkpoint.exists()  # Snakemake removes a failed job's outputs, not its checkpoint
+    # The model the batch had finished is gone from its outputs, but kept beside its checkpoint.
+    assert not (run_dir.parent / FINISHED / "model.keras").exists()
+    assert (run_dir.parent / FINISHED / "checkpoint" / "finished" / "model.keras").is_file()
 
     rerun = run_to_end(workdir)
     assert rerun.returncode == 0, rerun.stderr[-3000:]

@@ -102,3 +102,75 @@ def test_gradient_descent_from_zero_keeps_single_layer_in_the_nonlinear_span(ker
     residual = span.nonlinear_span_residual(apply(points), examples, np.arctanh)
     assert np.all(residual < 1e-2)
     assert np.all(span.span_residual(apply(points), examples) > 1e-3)  # outputs leave the linear span
+
+
+# Nearly dependent examples: singular values about 1.4 and 1e-6, so rank 2 by default and rank 1
+# when singular values below 1e-3 of the largest count as zero.
+NEARLY_DEPENDENT = np.array([[1.0, 0.0, 0.0], [1.0, 1e-6, 0.0]])
+
+
+def test_rtol_decides_the_rank_everywhere_the_span_is_used():
+    assert span.span_basis(NEARLY_DEPENDENT).shape == (2, 3)
+    assert span.span_basis(NEARLY_DEPENDENT, rtol=1e-3).shape == (1, 3)
+    assert np.trace(span_projector(NEARLY_DEPENDENT, rtol=1e-3)) == pytest.approx(1.0)
+    point = np.array([[0.0, 1.0, 0.0]])  # in the rank-2 span, orthogonal to the rank-1 one (up to 1e-6)
+    np.testing.assert_allclose(span.project_onto_span(point, NEARLY_DEPENDENT, rtol=1e-3), [[0.0, 0.0, 0.0]],
+                               atol=1e-6)
+    assert span.span_residual(point, NEARLY_DEPENDENT) == pytest.approx([0.0], abs=1e-12)
+    assert span.span_residual(point, NEARLY_DEPENDENT, rtol=1e-3) == pytest.approx([1.0], abs=1e-6)
+    # f(z) = z: the gap ||f(z) - f(P z)|| / ||f(z)|| is the residual of z itself.
+    assert span.projection_gap(lambda z: z, point, NEARLY_DEPENDENT, rtol=1e-3) == pytest.approx([1.0], abs=1e-6)
+    assert span.projection_gap(lambda z: z, point, NEARLY_DEPENDENT) == pytest.approx([0.0], abs=1e-12)
+    linear = span.inverse_nonlinearity("linear")
+    assert span.nonlinear_span_residual(point, NEARLY_DEPENDENT, linear, rtol=1e-3) == pytest.approx([1.0], abs=1e-6)
+    assert span.nonlinear_span_residual(point, NEARLY_DEPENDENT, linear) == pytest.approx([0.0], abs=1e-12)
+
+
+def test_degenerate_example_sets():
+    np.testing.assert_allclose(np.abs(span.span_basis([[5.0]])), [[1.0]])  # one example, one pixel
+    assert span.span_basis(np.zeros((0, 3))).shape == (0, 3)  # no examples: the empty span
+    assert span.span_basis(np.zeros((2, 3))).shape == (0, 3)  # zero examples span nothing
+    np.testing.assert_array_equal(span_projector(np.zeros((2, 3))), np.zeros((3, 3)))
+
+
+@pytest.mark.parametrize(
+    "call, name",
+    [
+        (lambda bad: span.span_basis(bad), "examples"),
+        (lambda bad: span.project_onto_span(bad, EXAMPLES), "points"),
+        (lambda bad: span.span_residual(bad, EXAMPLES), "points"),
+        (lambda bad: span.relative_norm(bad, np.ones((1, 3))), "difference"),
+        (lambda bad: span.relative_norm(np.ones((1, 3)), bad), "reference"),
+        (lambda bad: span.projection_gap(lambda z: z, bad, EXAMPLES), "points"),
+        (lambda bad: span.nonlinear_span_residual(bad, EXAMPLES, np.arctanh), "outputs"),
+        (lambda bad: span.nonlinear_span_residual(np.zeros((1, 3)), bad, np.arctanh), "examples"),
+    ],
+)
+def test_arrays_that_are_not_rows_are_named_in_the_error(call, name):
+    with pytest.raises(MemorizationError) as error:
+        call(np.zeros(3))
+    assert str(error.value) == f"{name} must be a 2-D array of rows (n, d), got shape (3,)"
+
+
+def test_zero_rows_give_no_floating_point_warning():
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a RuntimeWarning (0/0, log 0) would fail the test
+        np.testing.assert_array_equal(span.relative_norm(np.zeros((1, 2)), np.zeros((1, 2))), [0.0])
+        assert span.relative_norm(np.ones((1, 2)), np.zeros((1, 2)))[0] == np.inf
+        residual = span.nonlinear_span_residual(np.array([[1.0, 0.0]]), np.array([[0.5, 0.0]]), np.arctanh)
+        assert np.isnan(residual[0])
+
+
+def test_leaky_relu_inverse_at_zero_and_unknown_names():
+    inverse = span.inverse_nonlinearity("leaky_relu", negative_slope=0.5)
+    np.testing.assert_array_equal(inverse(np.array([-1.0, 0.0, 2.0])), [-2.0, 0.0, 2.0])
+    assert span.inverse_nonlinearity("linear")(np.array([1, 2])).dtype == np.float64
+    with pytest.raises(MemorizationError) as error:
+        span.inverse_nonlinearity("relu")
+    assert str(error.value) == "no inverse for nonlinearity 'relu'; use tanh, sigmoid, leaky_relu or linear"
+    with pytest.raises(MemorizationError) as error:
+        span.nonlinear_span_residual(np.zeros((1, 2)), np.array([[1.0, 0.0]]), np.arctanh)
+    assert str(error.value) == (
+        "phi^-1 of a training example is not finite: rescale the images into phi's open range")

@@ -1,14 +1,16 @@
 """Same config, seed, backend and machine: a second run gives identical metrics and claims values.
 
-The default check recomputes, in a fresh copy of the workflow, the data and one run of every
-claim (training and metrics; the first run key of each claim) and compares them exactly with the
-session's test-scale run; every claim's code path runs twice while the suite stays short. The
-slow check (``-m slow``) reruns the whole test scale up to claims.csv and compares every metric,
-table and claims value.
+The default checks recompute, in fresh copies of the workflow, the data and one run of every
+claim (training and metrics; the first run key of each claim), and every claim's table, row and
+the claims table from the first run's metrics, and compare them exactly with the session's
+test-scale run; every claim's code path runs twice while the suite stays short. The slow check
+(``-m slow``) reruns the whole test scale up to claims.csv and compares every metric, table and
+claims value.
 """
 
 import json
 import re
+import shutil
 
 import pandas as pd
 import pytest
@@ -67,6 +69,30 @@ def test_the_prepared_data_is_identical(one_run_per_claim):
     first, second, _ = one_run_per_claim
     for data in first.glob("data/*.npz"):
         assert (second / "data" / data.name).read_bytes() == data.read_bytes(), data.name
+
+
+def test_every_summary_and_the_claims_table_are_recomputed_identically(test_scale_run, tmp_path):
+    """All of the first run's results, with every table, claims row and the claims table removed:
+    Snakemake must rerun only the summaries and the table, and they must equal the first ones
+    byte for byte (the summaries' bootstrap intervals are seeded too)."""
+    first = test_scale_run / "results" / "test"
+    workdir = copy_workflow(tmp_path / "summaries", source_root=test_scale_run)
+    second = workdir / "results" / "test"
+    shutil.copytree(first, second)  # copies keep their modification times: nothing else is out of date
+    rows = sorted(path.name for path in (first / "claims").glob("c*.csv"))
+    from memorization.registry import CLAIMS
+
+    assert rows == sorted(f"{claim.id}.csv" for claim in CLAIMS)
+    for removed in ("claims", "tables"):
+        shutil.rmtree(second / removed)
+    for removed in ("claims.csv", "claims.md"):
+        (second / removed).unlink()
+    result = snakemake(workdir, "--cores", "2", "results/test/claims.csv", "--configfile", "config/test.yaml")
+    assert result.returncode == 0, result.stderr[-4000:]
+    ran = re.findall(r"^(?:local)?rule (\w+):", result.stdout + result.stderr, flags=re.M)
+    assert sorted(set(ran)) == ["claims_table", "summarize"] and ran.count("summarize") == len(rows), ran
+    for path in ["claims.csv", "claims.md", *(f"claims/{row}" for row in rows), *(f"tables/{row}" for row in rows)]:
+        assert (second / path).read_bytes() == (first / path).read_bytes(), path
 
 
 @pytest.mark.slow

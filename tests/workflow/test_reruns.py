@@ -65,18 +65,37 @@ def test_forcing_a_re_render_schedules_only_the_plot_job(finished_copy):
     assert scheduled(finished_copy, "fig_c1", "--forcerun", "plot_c1") == {"plot_c1": 1, "fig_c1": 1}
 
 
-def test_only_new_runs_are_trained_when_a_setting_is_added(finished_copy):
+def batched(jobs: dict[str, int], step: str, claim: str) -> int:
+    """Jobs of the generated batch rules ``<step>_<claim>_<k>``, which must each run once."""
+    names = [name for name in jobs if name.startswith(f"{step}_{claim}_")]
+    assert all(jobs[name] == 1 for name in names), jobs
+    return len(names)
+
+
+def test_adding_runs_to_one_claim_reruns_only_that_claims_batches(finished_copy):
+    from memorization.layout import chunked
+
     config_path = finished_copy / "config" / "test.yaml"
     config = yaml.safe_load(config_path.read_text())
     section = config["c1"]
     section["n_train"] = section["n_train"] + [max(section["n_train"]) + 1]
     config_path.write_text(yaml.safe_dump(config, sort_keys=False))  # key order is part of the params
-    new_runs = len(section["inits"]) * len(section["optimizers"]) * len(section["seeds"])
+    runs = len(section["n_train"]) * len(section["inits"]) * len(section["optimizers"]) * len(section["seeds"])
+    expected_batches = len(chunked(list(range(runs)), config["resources"]["train"]["runs_per_job"]))
+    assert expected_batches > 1, "the test needs a claim cut into more than one batch"
     jobs = scheduled(finished_copy, "fig_c1")
-    assert jobs == {"train": new_runs, "measure": new_runs, "summarize": 1, "plot_c1": 1, "fig_c1": 1}
+    assert batched(jobs, "train", "c1") == expected_batches
+    assert batched(jobs, "measure", "c1") == expected_batches
+    others = {name: count for name, count in jobs.items() if not name.startswith(("train_c1_", "measure_c1_"))}
+    assert others == {"summarize": 1, "plot_c1": 1, "fig_c1": 1}
+    # Nothing of another claim is touched by a change to C1.
+    assert scheduled(finished_copy, "fig_c2") == {}
 
 
 def test_retraining_one_claim_from_scratch_leaves_the_data_alone(finished_copy):
-    runs = len(list((finished_copy / "results" / "test" / "runs" / "c1").iterdir()))
-    jobs = scheduled(finished_copy, "fig_c1", "--forcerun", "train")
-    assert jobs == {"train": runs, "measure": runs, "summarize": 1, "plot_c1": 1, "fig_c1": 1}
+    models = sorted(str(path.relative_to(finished_copy)) for path in (finished_copy / "results" / "test" / "models").glob("c1-*/model.keras"))
+    assert len(models) == len(list((finished_copy / "results" / "test" / "runs" / "c1").iterdir())) > 0
+    jobs = scheduled(finished_copy, "fig_c1", "--forcerun", *models)
+    assert batched(jobs, "train", "c1") >= 1 and batched(jobs, "measure", "c1") >= 1
+    others = {name: count for name, count in jobs.items() if not name.startswith(("train_c1_", "measure_c1_"))}
+    assert others == {"summarize": 1, "plot_c1": 1, "fig_c1": 1}

@@ -23,9 +23,13 @@ def test_test_scale_builds_figure_table_and_claims_row(test_scale_run):
 
     table = pd.read_csv(results / "tables" / "c1.csv")
     assert {"run", "n", "init", "optimizer", "seed", "statistic", "value"} <= set(table.columns)
+    section = yaml.safe_load((test_scale_run / "config" / "test.yaml").read_text())["c1"]
+    runs_per_optimizer = len(section["n_train"]) * len(section["inits"]) * len(section["seeds"])
     gd = table[(table.optimizer == "gd") & (table.statistic == "off_span_change")]
-    assert (gd.value < 1e-12).all()  # GD never changes W outside the span
     adam = table[(table.optimizer == "adam") & (table.statistic == "off_span_change")]
+    # Every run is in the table (an empty selection, e.g. after a rename, must not pass).
+    assert len(gd) == len(adam) == runs_per_optimizer >= 1
+    assert (gd.value < 1e-12).all()  # GD never changes W outside the span
     assert (adam.value > 1e-3).all()  # Adam does
 
     claims = pd.read_csv(results / "claims.csv")
@@ -36,15 +40,32 @@ def test_test_scale_builds_figure_table_and_claims_row(test_scale_run):
 
 
 def test_runs_record_their_training_images(test_scale_run):
+    import hashlib
+
+    import numpy as np
+
     results = test_scale_run / "results" / "test"
+    config = yaml.safe_load((test_scale_run / "config" / "test.yaml").read_text())
+    prepared = results / "data" / "mnist.npz"
+    with np.load(prepared) as arrays:
+        official, split = arrays["index"], arrays["split"]
     runs = sorted((results / "runs" / "c1").iterdir())
-    assert runs, "no runs"
+    section = config["c1"]
+    assert len(runs) == len(section["n_train"]) * len(section["inits"]) * len(section["optimizers"]) * len(section["seeds"])
     for run in runs:
         model = results / "models" / f"c1-{run.name}"
         training = yaml.safe_load((model / "training.json").read_text())
-        assert len(training["official_indices"]) == len(training["positions"]) >= 1
         provenance = yaml.safe_load((model / "provenance.json").read_text())
-        assert provenance["config"]["seed"] == 0 and provenance["inputs"]
+        positions = training["positions"]
+        # n distinct training-split images, named by their index in the official split.
+        assert len(set(positions)) == provenance["config"]["n"] and (split[positions] == 0).all()
+        assert training["official_indices"] == official[positions].tolist()
+        assert provenance["dataset"]["official_indices"] == training["official_indices"]
+        assert provenance["config"]["seed"] - config["seed"] in section["seeds"]
+        assert provenance["seeds"] == {"workflow": config["seed"], "run": provenance["config"]["seed"]}
+        data_inputs = [path for path in provenance["inputs"] if path.endswith("data/mnist.npz")]
+        assert len(data_inputs) == 1
+        assert provenance["inputs"][data_inputs[0]] == hashlib.sha256(prepared.read_bytes()).hexdigest()
 
 
 def test_every_model_is_trained_once_and_runs_hold_no_model(test_scale_run):

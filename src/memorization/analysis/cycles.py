@@ -45,7 +45,7 @@ def cycle_jacobian_product(jacobians) -> np.ndarray:
 def cycle_spectral_radius(jacobians) -> float:
     """Spectral radius of the cycle's Jacobian product (the same for every starting frame, since
     AB and BA share their nonzero eigenvalues)."""
-    from memorization.analysis.jacobian import spectral_radius
+    from memorization.analysis.linalg import spectral_radius
 
     return float(spectral_radius(cycle_jacobian_product(jacobians)))
 

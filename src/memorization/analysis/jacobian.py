@@ -11,6 +11,9 @@ from __future__ import annotations
 import numpy as np
 
 from memorization.errors import MemorizationError
+# The spectra of the Jacobians are computed by the one implementation in `linalg`; importing
+# them from here keeps the callers' `from memorization.analysis.jacobian import ...` working.
+from memorization.analysis.linalg import spectral_radius, top_singular_value  # noqa: F401
 
 
 def _model_dtype(model, points: np.ndarray) -> str:
@@ -68,21 +71,3 @@ def input_jacobians(model, points, batch_size: int = 16) -> np.ndarray:
     if not blocks:
         return np.zeros((0, 0, points.shape[1]))
     return np.concatenate(blocks, axis=0)
-
-
-def spectral_radius(matrices) -> np.ndarray | float:
-    """Largest |eigenvalue| of a square matrix, or of each matrix in a stack (..., d, d)."""
-    matrices = np.asarray(matrices, dtype=np.float64)
-    if matrices.ndim < 2 or matrices.shape[-1] != matrices.shape[-2]:
-        raise MemorizationError(f"spectral_radius needs square matrices, got shape {matrices.shape}")
-    radius = np.max(np.abs(np.linalg.eigvals(matrices)), axis=-1)
-    return float(radius) if radius.ndim == 0 else radius
-
-
-def top_singular_value(matrices) -> np.ndarray | float:
-    """Largest singular value (operator 2-norm) of a matrix or of each matrix in a stack."""
-    matrices = np.asarray(matrices, dtype=np.float64)
-    if matrices.ndim < 2:
-        raise MemorizationError(f"top_singular_value needs matrices, got shape {matrices.shape}")
-    value = np.linalg.norm(matrices, ord=2, axis=(-2, -1))
-    return float(value) if np.ndim(value) == 0 else value

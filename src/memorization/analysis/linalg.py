@@ -4,29 +4,38 @@ from __future__ import annotations
 
 import numpy as np
 
+from memorization.analysis.span import span_basis
+from memorization.errors import MemorizationError
+
 
 def span_projector(examples: np.ndarray, rtol: float | None = None) -> np.ndarray:
     """Orthogonal projector P_X onto the span of the examples, given one example per row.
 
-    Built from an SVD rather than ``X X^+`` written out, so that nearly dependent examples
-    do not blow up rounding errors; singular values below ``rtol * s_max`` count as zero.
+    B^T B for the orthonormal basis B of `memorization.analysis.span.span_basis` (an SVD rather
+    than ``X X^+`` written out, so nearly dependent examples do not blow up rounding errors), so
+    the projector and every projection of points share one rank rule: singular values below
+    ``rtol * s_max`` count as zero.
     """
-    examples = np.asarray(examples, dtype=np.float64)
-    _, singular_values, right = np.linalg.svd(examples, full_matrices=False)
-    if rtol is None:
-        rtol = max(examples.shape) * np.finfo(np.float64).eps
-    rank = int((singular_values > rtol * singular_values.max()).sum()) if singular_values.size else 0
-    basis = right[:rank]
+    basis = span_basis(examples, rtol)
     return basis.T @ basis
 
 
-def spectral_radius(matrix: np.ndarray) -> float:
-    """Largest absolute eigenvalue."""
-    return float(np.abs(np.linalg.eigvals(np.asarray(matrix, dtype=np.float64))).max())
+def spectral_radius(matrices) -> np.ndarray | float:
+    """Largest |eigenvalue| of a square matrix (a float), or of each matrix in a stack (..., d, d)."""
+    matrices = np.asarray(matrices, dtype=np.float64)
+    if matrices.ndim < 2 or matrices.shape[-1] != matrices.shape[-2]:
+        raise MemorizationError(f"spectral_radius needs square matrices, got shape {matrices.shape}")
+    radius = np.max(np.abs(np.linalg.eigvals(matrices)), axis=-1)
+    return float(radius) if radius.ndim == 0 else radius
 
 
-def top_singular_value(matrix: np.ndarray) -> float:
-    return float(np.linalg.norm(np.asarray(matrix, dtype=np.float64), ord=2))
+def top_singular_value(matrices) -> np.ndarray | float:
+    """Largest singular value (operator 2-norm) of a matrix (a float) or of each matrix in a stack."""
+    matrices = np.asarray(matrices, dtype=np.float64)
+    if matrices.ndim < 2:
+        raise MemorizationError(f"top_singular_value needs matrices, got shape {matrices.shape}")
+    value = np.linalg.norm(matrices, ord=2, axis=(-2, -1))
+    return float(value) if np.ndim(value) == 0 else value
 
 
 def relative_frobenius_distance(matrix: np.ndarray, reference: np.ndarray, scale: np.ndarray | None = None) -> float:

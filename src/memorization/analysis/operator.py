@@ -196,11 +196,19 @@ def summarize_operator(matrix: np.ndarray, images: np.ndarray) -> OperatorSummar
     )
 
 
-def is_memorized(summary: OperatorSummary, alignment_threshold: float) -> bool:
-    """Memorization: every one of the top n eigenvectors lies in span X up to the threshold."""
+def is_memorized(alignment, alignment_threshold: float, linear=True):
+    """Memorization: every one of the top n eigenvectors lies in span X up to the threshold, and
+    the net is linear (only then is its operator the map it computes).
+
+    ``alignment`` is an `OperatorSummary` (its smallest alignment is used) or the smallest
+    alignment of each of several runs; ``linear`` is one flag or one per run. Returns a bool, or
+    an array of them for several runs; a NaN alignment never memorizes.
+    """
     if not 0.0 < alignment_threshold <= 1.0:
         raise ConfigError(f"alignment_threshold must lie in (0, 1], got {alignment_threshold}")
-    return summary.min_alignment > alignment_threshold
+    smallest = alignment.min_alignment if isinstance(alignment, OperatorSummary) else np.asarray(alignment, float)
+    memorized = (smallest > alignment_threshold) & np.asarray(linear, dtype=bool)
+    return bool(memorized) if np.ndim(memorized) == 0 else memorized
 
 
 def noise_alignment(matrix: np.ndarray, images: np.ndarray, *, samples: int = 100, seed: int = 0) -> np.ndarray:

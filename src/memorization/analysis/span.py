@@ -23,8 +23,8 @@ def _rows(array, name: str) -> np.ndarray:
 def span_basis(examples, rtol: float | None = None) -> np.ndarray:
     """Orthonormal basis (k, d) of span{rows of examples}; k is the numerical rank.
 
-    Singular values below ``rtol * s_max`` count as zero (default max(n, d) * machine epsilon,
-    the rule of `linalg.span_projector`).
+    Singular values below ``rtol * s_max`` count as zero (default max(n, d) * machine epsilon).
+    The d x d projector `linalg.span_projector` is built from this basis, so both share the rule.
     """
     examples = _rows(examples, "examples")
     if examples.size == 0:

@@ -241,8 +241,11 @@ def tidy(records: list[dict], run_key) -> pd.DataFrame:
 
 
 def memorization_table(table: pd.DataFrame, alignment_threshold: float) -> pd.DataFrame:
-    """One row per run: depth, alignment, linearity and whether it memorized (alignment > threshold)."""
+    """One row per run: depth, alignment, linearity and whether it memorized (`operator.is_memorized`)."""
+    from memorization.analysis.operator import is_memorized
+
     wide = table.pivot_table(index=["run", *[c for c in RUN_COLUMNS if table[c].notna().any()]], columns="statistic",
                              values="value").reset_index()
-    wide["memorized"] = (wide["alignment"] > alignment_threshold) & (wide["is_linear"] > 0.5)
+    wide["memorized"] = is_memorized(wide["alignment"].to_numpy(), alignment_threshold,
+                                     linear=wide["is_linear"].to_numpy() > 0.5)
     return wide

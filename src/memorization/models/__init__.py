@@ -17,7 +17,7 @@ def load_model(path: str | os.PathLike):
     from memorization.errors import ResultsError
 
     path = Path(path)
-    rebuild = f"retrain it (snakemake <target> --forcerun train, or delete {path.parent} and rerun)"
+    rebuild = f"retrain it (snakemake <target> --forcerun {path}, or delete {path.parent} and rerun)"
     if path.is_dir():
         raise ResultsError(f"model file {path} is a directory, not a .keras file; remove it, then {rebuild}")
     if not path.exists():
