@@ -51,7 +51,11 @@ def print_plan():
     from memorization.plan import plan_lines
 
     try:
-        lines = plan_lines(config, cores=workflow.cores, layout=LAYOUT)
+        cores = workflow.cores
+    except WorkflowError:
+        cores = None  # a cluster run sets no total; the plan then counts this machine's cores
+    try:
+        lines = plan_lines(config, cores=cores, layout=LAYOUT)
     except MemorizationError as error:
         lines = [f"no plan: {error}"]
     print("\n".join(lines), file=sys.stderr, flush=True)
