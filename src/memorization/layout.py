@@ -95,6 +95,7 @@ class Layout:
                 self.models[key] = model
                 self.run_models[claim_id][run] = key
 
+        self._steps: dict[Batch, list[dict]] = {}
         self.train_batches = self._batches("train", {key: model["claim"] for key, model in self.models.items()})
         self.measure_batches = self._batches(
             "measure", {(claim_id, run): claim_id for claim_id, runs in self.runs.items() for run in runs}
@@ -172,7 +173,13 @@ class Layout:
 
     def batch_steps(self, batch: Batch) -> list[dict]:
         """Per member of a job: its settings, inputs, outputs and log, which the job's script runs
-        one after the other (memorization.scripting.run_steps)."""
+        one after the other (memorization.scripting.run_steps). Built once per batch: the rule
+        files ask for a batch's inputs, outputs, logs and params separately."""
+        if batch not in self._steps:
+            self._steps[batch] = self._member_steps(batch)
+        return self._steps[batch]
+
+    def _member_steps(self, batch: Batch) -> list[dict]:
         if batch.step == "train":
             return [
                 {
