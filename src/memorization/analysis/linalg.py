@@ -44,15 +44,6 @@ def relative_frobenius_distance(matrix: np.ndarray, reference: np.ndarray, scale
     return float(np.linalg.norm(matrix - reference) / np.linalg.norm(scale))
 
 
-def residual_outside_span(vectors: np.ndarray, projector: np.ndarray) -> np.ndarray:
-    """||(I - P) v|| / ||v|| for each row v; NaN where v is zero."""
-    vectors = np.asarray(vectors, dtype=np.float64)
-    outside = vectors - vectors @ projector.T
-    norms = np.linalg.norm(vectors, axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.linalg.norm(outside, axis=1) / norms
-
-
 def gd_convergence_rate(gram_eigenvalues: np.ndarray) -> tuple[float, float]:
     """Optimal fixed step for gradient descent on a quadratic with these curvatures.
 

@@ -26,9 +26,9 @@ from memorization.config import settings_digest
 from memorization.analysis.linalg import (
     gd_convergence_rate,
     relative_frobenius_distance,
-    residual_outside_span,
     span_projector,
 )
+from memorization.analysis.span import span_residual
 
 CLAIM = "c1"
 STATEMENT = (
@@ -173,8 +173,9 @@ def measure(settings: dict, inputs: dict, outputs: dict, log) -> dict:
         return np.asarray(model.predict(points.astype(settings["float_dtype"]), verbose=0), dtype=np.float64)
 
     test_outputs, noise_outputs = apply(test_images), apply(noise)
-    test_residuals = residual_outside_span(test_outputs, projector)
-    noise_residuals = residual_outside_span(noise_outputs, projector)
+    # the same rank rule as the projector (span_basis), so the residual is 0 on the span it defines
+    test_residuals = span_residual(test_outputs, images)
+    noise_residuals = span_residual(noise_outputs, images)
     eigenvalues = np.sort(np.abs(np.linalg.eigvals(weights)))[::-1]
     metrics = {
         "distance_to_prediction": relative_frobenius_distance(weights, predicted, projector),
