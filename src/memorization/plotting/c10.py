@@ -41,15 +41,18 @@ def draw(data, params: dict):
                   size=6, ax=axes[1])
     axes[1].axhline(params["radius_threshold"], color="black", linestyle=":")
     axes[1].set_xlabel("")
-    axes[1].set_ylabel(f"median basin radius of the attracting examples, per seed\n(largest s with >= "
-                       f"{return_level:.0%} return; dotted: radius threshold)")
-    axes[1].tick_params(axis="x", labelsize=7, rotation=20)
+    # short lines: a label longer than the axes runs into the title
+    axes[1].set_ylabel(f"median basin radius of the attracting\nexamples, per seed (largest s with\n"
+                       f">= {return_level:.0%} return; dotted: radius threshold)")
+    axes[1].set_xticks(range(len(order)), [name.replace(", ", "\n").replace(" (", "\n(") for name in order])
+    axes[1].tick_params(axis="x", labelsize=8)
     sns.stripplot(data=trend, y="value", jitter=0.1, size=6, ax=axes[2])
     axes[2].axhline(row["threshold"], color="black", linestyle=":")
     axes[2].axhline(0.5, color="grey", linestyle="--", linewidth=0.8)
     axes[2].set_ylim(-0.03, 1.03)
-    axes[2].set_ylabel("fraction of (smaller, bigger) pairs whose bigger net\nreturns more often, per seed "
+    axes[2].set_ylabel("fraction of (smaller, bigger) pairs whose\nbigger net returns more often, per seed\n"
                        "(dotted: threshold)")
+    axes[2].set_xlabel("seeds")
     first = models.iloc[0]
     without = int((models[models.statistic == "attractors"]["value"] == 0).sum())
     note = fit_note(models[models.statistic == "fitted"]["value"])

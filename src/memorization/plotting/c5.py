@@ -39,8 +39,10 @@ def draw(data, params: dict):
                                                f"{spread.loc[depth, ('max', width)]:.2f}]")
             options = {"vmin": 0.0, "vmax": 1.0} if center is None else {"center": center}
             sns.heatmap(mean.sort_index(ascending=False), annot=notes.sort_index(ascending=False), fmt="", cmap=colormap,
-                        ax=axis, cbar_kws={"label": label}, annot_kws={"fontsize": 7}, **options)
-            axis.set_title(f"{label}, n = {int(n)}: mean over seeds [min, max]", fontsize=9)
+                        ax=axis, cbar_kws={"label": label.replace(" that", "\nthat").replace(" over", "\nover")},
+                        annot_kws={"fontsize": 7}, **options)
+            # the title on two lines: one line runs into the next panel's colorbar label
+            axis.set_title(f"{label}, n = {int(n)}\nmean over seeds [min, max]", fontsize=9)
             axis.set_xlabel("width")
             axis.set_ylabel("depth (hidden layers)")
     trends = table[table.statistic.isin(list(TRENDS))].assign(trend=lambda frame: frame.statistic.map(TRENDS))
@@ -51,7 +53,9 @@ def draw(data, params: dict):
     axis.set_ylim(-0.03, 1.03)
     axis.set_xlabel("")
     axis.set_ylabel("fraction of (smaller, bigger) pairs per seed\n(bar: mean; dotted: threshold; dashed: no trend)")
-    axis.tick_params(axis="x", labelsize=7)
+    axis.set_xticks(axis.get_xticks(), [label.get_text().replace(" (", "\n(").replace(" has ", "\nhas ")
+                                        for label in axis.get_xticklabels()])
+    axis.tick_params(axis="x", labelsize=8)
     first = models.iloc[0]
     note = fit_note(models[models.statistic == "fitted"]["value"])
     figure.suptitle(
