@@ -207,6 +207,19 @@ def test_every_setting_changes_a_key_or_is_measurement_only(path, value):
     pytest.fail(f"no valid other value found for {dotted(path)} = {value!r} (tried {candidates(config, path, value)})")
 
 
+@pytest.mark.parametrize("name, value", [("iterations", 1000), ("eps", 0.04), ("n_test_starts", 7), ("tol", 1e-4)])
+def test_c8_measurement_settings_change_its_runs_but_not_its_models(name, value):
+    # Measuring C8's nets again (more iterations, another eps) must not retrain them: at the
+    # paper scale they are its most expensive models.
+    config = base_config()
+    changed = copy.deepcopy(config)
+    changed["c8"][name] = value
+    before = {entry for entry in keys_of(config) if entry[0] == "c8"}
+    after = {entry for entry in keys_of(changed) if entry[0] == "c8"}
+    assert {model for _, _, model in after} == {model for _, _, model in before}
+    assert not {run for _, run, _ in after} & {run for _, run, _ in before}
+
+
 def test_allow_list_names_only_existing_settings():
     config = base_config()
     known = {dotted(path, generic=generic) for claim in registry.CLAIM_IDS for path, _ in leaves(config[claim], (claim,))

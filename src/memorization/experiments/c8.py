@@ -45,6 +45,13 @@ def run_key(settings: dict) -> str:
     )
 
 
+def model_key(model: dict) -> str:
+    """Key of a trained net: every setting that shapes it and none of the measurement's, so that
+    changing how the nets are measured (starts, iterations, eps) measures them again without
+    retraining them."""
+    return f"{CLAIM}-{run_key(model)}"
+
+
 def expand_runs(section: dict, seed: int) -> dict[str, dict]:
     names = [net["name"] for net in section["nets"]]
     if section["claim_net"] not in names or len(names) < 2:
@@ -55,7 +62,7 @@ def expand_runs(section: dict, seed: int) -> dict[str, dict]:
     for net in section["nets"]:
         for n in section["n_train"]:
             for run_seed in section["seeds"]:
-                settings = {
+                model = {
                     "claim": CLAIM,
                     "dataset": section["dataset"],
                     "side": section["side"],
@@ -70,8 +77,9 @@ def expand_runs(section: dict, seed: int) -> dict[str, dict]:
                     "optimizer": dict(section["optimizer"]),
                     "n": n,
                     "seed": seed + run_seed,
-                    **{name: section[name] for name in MEASUREMENT_KEYS},
                 }
+                settings = {**model, **{name: section[name] for name in MEASUREMENT_KEYS},
+                            "model_key": model_key(model), "model": model}
                 runs[run_key(settings)] = settings
     return runs
 
