@@ -5,6 +5,8 @@ its statement names."""
 
 import json
 import math
+import os
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -248,6 +250,50 @@ def _summarize(claim, case, tmp_path, complete_section):
     outputs = {"table": tmp_path / "table.csv", "row": tmp_path / "row.csv"}
     MODULES[claim].summarize({"section": section, "scale": "test"}, {"metrics": paths}, outputs, log=lambda _: None)
     return pd.read_csv(outputs["row"]).iloc[0], pd.read_csv(outputs["table"])
+
+
+SUMMARIES = Path(__file__).resolve().parents[1] / "data" / "summaries"
+CASES = ["supports", "wrong side", "unfitted", "condition"]
+
+
+def _as_text(row, table) -> str:
+    return table.to_csv(index=False) + "\n" + row.to_frame().T.to_csv(index=False)
+
+
+def _same_csv(expected: str, actual: str) -> bool:
+    """Equal cell by cell: text exactly, numbers to 1e-9 relative (summation order may differ
+    between CPUs in the last bits)."""
+    import csv
+    import io
+
+    rows = [list(csv.reader(io.StringIO(text))) for text in (expected, actual)]
+    if [len(row) for row in rows[0]] != [len(row) for row in rows[1]]:
+        return False
+    for left, right in zip(sum(rows[0], []), sum(rows[1], [])):
+        try:
+            a, b = float(left), float(right)
+        except ValueError:
+            if left != right:
+                return False
+            continue
+        if not (np.isnan(a) and np.isnan(b)) and not np.isclose(a, b, rtol=1e-9, atol=0.0):
+            return False
+    return True
+
+
+@pytest.mark.parametrize("case", CASES)
+@pytest.mark.parametrize("claim", sorted(MODULES, key=lambda name: int(name[1:])))
+def test_summary_tables_match_their_reviewed_copies(claim, case, tmp_path, complete_section):
+    # A regression check of what each summarize writes besides its verdict: the tidy table that
+    # the figure draws and the whole claims row, for the synthetic runs above. A change shows as
+    # a diff to review; MEMORIZATION_UPDATE_SUMMARIES=1 rewrites the copies after that review.
+    row, table = _summarize(claim, case, tmp_path, complete_section)
+    actual = _as_text(row, table)
+    path = SUMMARIES / f"{claim}-{case.replace(' ', '-')}.csv"
+    if os.environ.get("MEMORIZATION_UPDATE_SUMMARIES"):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(actual)
+    assert _same_csv(path.read_text(), actual), f"{path.name} differs from what summarize writes now"
 
 
 @pytest.mark.parametrize("claim", sorted(MODULES, key=lambda name: int(name[1:])))
