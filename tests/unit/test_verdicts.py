@@ -222,10 +222,11 @@ def _c9(settings, case):
 
 def _c10(settings, case):
     size = _size(settings)
+    max_size = max(SECTIONS["c10"]["widths"]) * max(SECTIONS["c10"]["depths"])
     mean_return = 0.9 - size / 100 if case == "wrong side" else 0.3 + size / 100
     return {"attractors": 5, "examples": 10, "attracting_mean_return": mean_return,
             "attracting_median_radius": 0.05 if case == "condition" else 0.4,
-            "saturated_at_largest_level": False, **_fc_fit(settings, case)}
+            "saturated_at_largest_level": case == "saturated" and size == max_size, **_fc_fit(settings, case)}
 
 
 METRICS = {"c1": _c1, "c2": _c2, "c3": _c3, "c4": _c4, "c5": _c5, "c6": _c6, "c7": _c7, "c8": _c8, "c9": _c9,
@@ -334,6 +335,18 @@ def test_runs_that_did_not_fit_do_not_reproduce(claim, tmp_path, complete_sectio
 def test_a_failed_condition_of_the_statement_does_not_reproduce(claim, condition, tmp_path, complete_section):
     row, _ = _summarize(claim, "condition", tmp_path, complete_section)
     assert row["verdict"].startswith(f"not reproduced (condition failed: {condition}"), row["verdict"]
+
+
+def test_c10_fails_when_a_net_still_returns_at_the_largest_noise_level(tmp_path, complete_section):
+    # The noise grid must reach past every basin: one net whose attracting examples still return
+    # at the grid's end fails the verdict, even though the trend itself holds.
+    (tmp_path / "supports").mkdir()
+    (tmp_path / "saturated").mkdir()
+    supports, _ = _summarize("c10", "supports", tmp_path / "supports", complete_section)
+    row, _ = _summarize("c10", "saturated", tmp_path / "saturated", complete_section)
+    assert supports["verdict"] == claims.REPRODUCED
+    assert row["verdict"].startswith("not reproduced (condition failed: nets whose attracting examples still return"), row["verdict"]
+    assert row["value"] == supports["value"]
 
 
 def test_c2_counts_an_output_outside_phi_range_against_the_claim(tmp_path, complete_section):
