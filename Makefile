@@ -31,7 +31,7 @@ coverage: $(STAMP)
 
 # Mutation testing of claims.py and analysis/ against the quick unit tests (pyproject.toml,
 # [tool.mutmut]); prints killed / total per module and every surviving mutant, and fails below
-# MUTATION_MINIMUM percent. A fresh run each time (mutants/ is rebuilt): a few minutes on 2 cores.
+# MUTATION_MINIMUM percent. A fresh run each time (mutants/ is rebuilt): 10-15 minutes on 2 cores.
 MUTATION_CHILDREN ?= 2
 MUTATION_MINIMUM ?= 85
 mutation: $(STAMP)
