@@ -53,6 +53,27 @@ def complete_section():
     return complete
 
 
+@pytest.fixture(scope="session")
+def summarize_records():
+    """Runs a claim's ``summarize`` on metrics records, each written to its own file in
+    ``directory`` as a measure job would, and returns its claims row and tidy table."""
+    import json
+
+    import pandas as pd
+
+    def run(module, settings: dict, records: list[dict], directory: Path):
+        paths = []
+        for index, record in enumerate(records):
+            path = directory / f"{index}.json"
+            path.write_text(json.dumps(record))
+            paths.append(str(path))
+        outputs = {"table": directory / "table.csv", "row": directory / "row.csv"}
+        module.summarize(settings, {"metrics": paths}, outputs, log=lambda _: None)
+        return pd.read_csv(outputs["row"]).iloc[0], pd.read_csv(outputs["table"])
+
+    return run
+
+
 def pytest_collection_modifyitems(items):
     """Tests that build Keras models through the session's Keras carry the ``keras`` marker, so a
     quick selection (``-m "not keras"``, the mutation run of `make mutation`) can leave them out."""

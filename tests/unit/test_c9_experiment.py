@@ -2,9 +2,6 @@
 same frames, and the claims row fails when the statistic is on the wrong side of the threshold or
 when the nets did not fit."""
 
-import json
-
-import pandas as pd
 import pytest
 
 from memorization.experiments import c9, fc
@@ -70,20 +67,17 @@ def _records(encoder_stored=True, autoencoder_fraction=0.5, encoder_fitted=True,
     return records
 
 
-def _summarize(tmp_path, records, threshold=0.0):
-    paths = []
-    for index, record in enumerate(records):
-        path = tmp_path / f"{index}.json"
-        path.write_text(json.dumps(record))
-        paths.append(str(path))
-    outputs = {"table": tmp_path / "table.csv", "row": tmp_path / "row.csv"}
-    settings = {"section": {**SECTION, "claim_threshold": threshold}, "scale": "test"}
-    c9.summarize(settings, {"metrics": paths}, outputs, log=lambda message: None)
-    return pd.read_csv(outputs["row"]).iloc[0], pd.read_csv(outputs["table"])
+@pytest.fixture
+def summarize_c9(tmp_path, summarize_records):
+    def run(records, threshold=0.0):
+        settings = {"section": {**SECTION, "claim_threshold": threshold}, "scale": "test"}
+        return summarize_records(c9, settings, records, tmp_path)
+
+    return run
 
 
-def test_attracting_cycles_storing_more_reproduce(tmp_path):
-    row, table = _summarize(tmp_path, _records())
+def test_attracting_cycles_storing_more_reproduce(summarize_c9):
+    row, table = summarize_c9(_records())
     assert row["value"] == pytest.approx(0.5) and row["verdict"] == "reproduced"
     assert "per seed [0.500, 0.500, 0.500]" in row["statistic"] and "bootstrap" in row["statistic"]
     per_seed = table[table.statistic == "stored_advantage"]
@@ -97,14 +91,14 @@ def test_attracting_cycles_storing_more_reproduce(tmp_path):
     (_records(encoder_stored=False, autoencoder_fraction=0.5), 0.0),  # cycles repel
     (_records(), 0.6),  # advantage 0.5 below a stricter threshold
 ])
-def test_statistic_on_the_wrong_side_does_not_reproduce(tmp_path, records, threshold):
-    row, _ = _summarize(tmp_path, records, threshold)
+def test_statistic_on_the_wrong_side_does_not_reproduce(summarize_c9, records, threshold):
+    row, _ = summarize_c9(records, threshold)
     assert row["verdict"] == "not reproduced"
 
 
 @pytest.mark.parametrize("which", ["encoder_fitted", "autoencoder_fitted"])
-def test_runs_that_did_not_fit_count_against_the_claim(tmp_path, which):
-    row, table = _summarize(tmp_path, _records(**{which: False}))
+def test_runs_that_did_not_fit_count_against_the_claim(summarize_c9, which):
+    row, table = summarize_c9(_records(**{which: False}))
     assert row["verdict"] == "not reproduced (runs did not fit)" and row["value"] == pytest.approx(-1.0)
     assert "unfitted cases: 6 of 6" in row["statistic"]
     # The table still reports what the autoencoders measured.

@@ -3,7 +3,6 @@ every claim C1-C10 its ``summarize`` fed runs that support it (reproduced), a st
 wrong side of the threshold, and runs that did not fit (both not reproduced), plus each condition
 its statement names."""
 
-import json
 import math
 import os
 from pathlib import Path
@@ -233,24 +232,23 @@ METRICS = {"c1": _c1, "c2": _c2, "c3": _c3, "c4": _c4, "c5": _c5, "c6": _c6, "c7
            "c10": _c10}
 
 
-def _summarize(claim, case, tmp_path, complete_section):
-    section = complete_section(claim, SECTIONS[claim])
-    records = []
-    for settings in MODULES[claim].expand_runs(section, seed=0).values():
-        record = {"claim": claim, "settings": settings, "metrics": METRICS[claim](settings, case)}
-        if claim == "c3":
-            n = settings["model"]["n_train"]
-            record["per_example"] = {name: [0.5] * n for name in ("fixed_point_error", "spectral_radius",
-                                                                   "top_singular_value")}
-        records.append(record)
-    paths = []
-    for index, record in enumerate(records):
-        path = tmp_path / f"{index}.json"
-        path.write_text(json.dumps(record))
-        paths.append(str(path))
-    outputs = {"table": tmp_path / "table.csv", "row": tmp_path / "row.csv"}
-    MODULES[claim].summarize({"section": section, "scale": "test"}, {"metrics": paths}, outputs, log=lambda _: None)
-    return pd.read_csv(outputs["row"]).iloc[0], pd.read_csv(outputs["table"])
+@pytest.fixture
+def summarize_case(complete_section, summarize_records):
+    """(claims row, tidy table) of ``claim``'s summarize on the synthetic runs of ``case``."""
+
+    def run(claim, case, directory):
+        section = complete_section(claim, SECTIONS[claim])
+        records = []
+        for settings in MODULES[claim].expand_runs(section, seed=0).values():
+            record = {"claim": claim, "settings": settings, "metrics": METRICS[claim](settings, case)}
+            if claim == "c3":
+                n = settings["model"]["n_train"]
+                record["per_example"] = {name: [0.5] * n for name in ("fixed_point_error", "spectral_radius",
+                                                                       "top_singular_value")}
+            records.append(record)
+        return summarize_records(MODULES[claim], {"section": section, "scale": "test"}, records, directory)
+
+    return run
 
 
 SUMMARIES = Path(__file__).resolve().parents[1] / "data" / "summaries"
@@ -284,11 +282,11 @@ def _same_csv(expected: str, actual: str) -> bool:
 
 @pytest.mark.parametrize("case", CASES)
 @pytest.mark.parametrize("claim", sorted(MODULES, key=lambda name: int(name[1:])))
-def test_summary_tables_match_their_reviewed_copies(claim, case, tmp_path, complete_section):
+def test_summary_tables_match_their_reviewed_copies(claim, case, tmp_path, summarize_case):
     # A regression check of what each summarize writes besides its verdict: the tidy table that
     # the figure draws and the whole claims row, for the synthetic runs above. A change shows as
     # a diff to review; MEMORIZATION_UPDATE_SUMMARIES=1 rewrites the copies after that review.
-    row, table = _summarize(claim, case, tmp_path, complete_section)
+    row, table = summarize_case(claim, case, tmp_path)
     actual = _as_text(row, table)
     path = SUMMARIES / f"{claim}-{case.replace(' ', '-')}.csv"
     if os.environ.get("MEMORIZATION_UPDATE_SUMMARIES"):
@@ -298,8 +296,8 @@ def test_summary_tables_match_their_reviewed_copies(claim, case, tmp_path, compl
 
 
 @pytest.mark.parametrize("claim", sorted(MODULES, key=lambda name: int(name[1:])))
-def test_runs_that_support_the_claim_reproduce_it(claim, tmp_path, complete_section):
-    row, table = _summarize(claim, "supports", tmp_path, complete_section)
+def test_runs_that_support_the_claim_reproduce_it(claim, tmp_path, summarize_case):
+    row, table = summarize_case(claim, "supports", tmp_path)
     assert row["verdict"] == claims.REPRODUCED, row["statistic"]
     assert list(row.index) == claims.COLUMNS
     assert row["n_seeds"] == len(SEEDS)
@@ -307,8 +305,8 @@ def test_runs_that_support_the_claim_reproduce_it(claim, tmp_path, complete_sect
 
 
 @pytest.mark.parametrize("claim", sorted(MODULES, key=lambda name: int(name[1:])))
-def test_a_statistic_on_the_wrong_side_does_not_reproduce(claim, tmp_path, complete_section):
-    row, _ = _summarize(claim, "wrong side", tmp_path, complete_section)
+def test_a_statistic_on_the_wrong_side_does_not_reproduce(claim, tmp_path, summarize_case):
+    row, _ = summarize_case(claim, "wrong side", tmp_path)
     assert row["verdict"] == claims.NOT_REPRODUCED, row["statistic"]
     comparison = {"c1": "<", "c2": "<", "c9": ">"}.get(claim, ">=")
     assert f"{comparison} threshold" in row["statistic"]
@@ -316,8 +314,8 @@ def test_a_statistic_on_the_wrong_side_does_not_reproduce(claim, tmp_path, compl
 
 
 @pytest.mark.parametrize("claim", sorted(MODULES, key=lambda name: int(name[1:])))
-def test_runs_that_did_not_fit_do_not_reproduce(claim, tmp_path, complete_section):
-    row, table = _summarize(claim, "unfitted", tmp_path, complete_section)
+def test_runs_that_did_not_fit_do_not_reproduce(claim, tmp_path, summarize_case):
+    row, table = summarize_case(claim, "unfitted", tmp_path)
     assert row["verdict"] == claims.UNFITTED, row["statistic"]
     if claim != "c9":  # C9's table reports the fit per case instead
         assert "fitted" in set(table.statistic)
@@ -332,25 +330,25 @@ def test_runs_that_did_not_fit_do_not_reproduce(claim, tmp_path, complete_sectio
     ("c8", "control (shallow nets)"),
     ("c10", "median basin radius"),
 ])
-def test_a_failed_condition_of_the_statement_does_not_reproduce(claim, condition, tmp_path, complete_section):
-    row, _ = _summarize(claim, "condition", tmp_path, complete_section)
+def test_a_failed_condition_of_the_statement_does_not_reproduce(claim, condition, tmp_path, summarize_case):
+    row, _ = summarize_case(claim, "condition", tmp_path)
     assert row["verdict"].startswith(f"not reproduced (condition failed: {condition}"), row["verdict"]
 
 
-def test_c10_fails_when_a_net_still_returns_at_the_largest_noise_level(tmp_path, complete_section):
+def test_c10_fails_when_a_net_still_returns_at_the_largest_noise_level(tmp_path, summarize_case):
     # The noise grid must reach past every basin: one net whose attracting examples still return
     # at the grid's end fails the verdict, even though the trend itself holds.
     (tmp_path / "supports").mkdir()
     (tmp_path / "saturated").mkdir()
-    supports, _ = _summarize("c10", "supports", tmp_path / "supports", complete_section)
-    row, _ = _summarize("c10", "saturated", tmp_path / "saturated", complete_section)
+    supports, _ = summarize_case("c10", "supports", tmp_path / "supports")
+    row, _ = summarize_case("c10", "saturated", tmp_path / "saturated")
     assert supports["verdict"] == claims.REPRODUCED
     assert row["verdict"].startswith("not reproduced (condition failed: nets whose attracting examples still return"), row["verdict"]
     assert row["value"] == supports["value"]
 
 
-def test_c2_counts_an_output_outside_phi_range_against_the_claim(tmp_path, complete_section):
-    row, _ = _summarize("c2", "nan", tmp_path, complete_section)
+def test_c2_counts_an_output_outside_phi_range_against_the_claim(tmp_path, summarize_case):
+    row, _ = summarize_case("c2", "nan", tmp_path)
     assert row["verdict"] == claims.NOT_REPRODUCED and math.isinf(row["value"])
     assert math.isinf(row["ci_low"]) and math.isinf(row["ci_high"])
     assert "outputs outside phi's range, counted as infinite: 6" in row["statistic"]  # one per GD run
