@@ -10,8 +10,8 @@ import seaborn as sns
 from memorization.plotting import claim_line, fit_note, seed_points
 
 TRENDS = {
-    "rho_concordance": "bigger net has smaller median rho\n(the statistic)",
-    "attractor_concordance": "bigger net has larger attractor\nfraction (a condition)",
+    "rho_concordance": "bigger net\nhas smaller median rho\n(the statistic)",
+    "attractor_concordance": "bigger net\nhas larger attractor\nfraction (a condition)",
 }
 
 
@@ -53,8 +53,6 @@ def draw(data, params: dict):
     axis.set_ylim(-0.03, 1.03)
     axis.set_xlabel("")
     axis.set_ylabel("fraction of (smaller, bigger) pairs per seed\n(bar: mean; dotted: threshold; dashed: no trend)")
-    axis.set_xticks(axis.get_xticks(), [label.get_text().replace(" (", "\n(").replace(" has ", "\nhas ")
-                                        for label in axis.get_xticklabels()])
     axis.tick_params(axis="x", labelsize=8)
     first = models.iloc[0]
     note = fit_note(models[models.statistic == "fitted"]["value"])
