@@ -45,10 +45,13 @@ def keras_float64():
 def complete_section():
     """A claim's config section as the workflow hands it to the library: validated against the
     claim's schema, with every default filled in."""
+    import copy
+
     from memorization.config import fill_defaults
 
     def complete(claim: str, section: dict) -> dict:
-        return fill_defaults(dict(section), REPO / "config" / "schema" / f"{claim}.schema.yaml")
+        # fill_defaults fills in place, nested blocks too: a deep copy keeps the tests' constants as written.
+        return fill_defaults(copy.deepcopy(section), REPO / "config" / "schema" / f"{claim}.schema.yaml")
 
     return complete
 

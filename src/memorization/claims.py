@@ -244,11 +244,6 @@ def runs_wide(table: pd.DataFrame, run_columns) -> pd.DataFrame:
     return table.set_index([*run_columns, "statistic"])["value"].unstack("statistic").reset_index()
 
 
-def mean_or_nan(values) -> float:
-    """Mean of ``values``; NaN (never reproduced) when the selection is empty or holds a NaN."""
-    return float(pd.Series(values, dtype=float).mean(skipna=False)) if len(values) else float("nan")
-
-
 def assemble_claims_table(
     row_paths: list,
     csv_path,

@@ -98,3 +98,10 @@ def test_a_copy_exactly_eps_from_its_example_has_not_returned():
     probability = basins.return_probability(lambda z: np.full_like(z, 0.5), np.array([[0.0]]), [0.0], copies=2,
                                             max_steps=5, tol=1e-9, eps=0.5)
     assert probability.tolist() == [[0.0]]
+
+
+def test_basin_radius_of_one_curve_is_a_python_float():
+    radius = basins.basin_radius([0.4, 0.1, 0.2], [0.5, 1.0, 0.95], level=0.9)  # grid sorted first
+    assert type(radius) is float and radius == 0.2
+    per_example = basins.basin_radius([0.1, 0.2], np.array([[1.0, 0.5], [0.95, 0.2]]), level=0.9)
+    np.testing.assert_array_equal(per_example, [0.2, 0.0])  # rows are levels: example 1 fails at once

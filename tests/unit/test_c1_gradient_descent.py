@@ -99,3 +99,15 @@ def test_table_run_names_are_the_run_folders_when_the_base_seed_is_not_zero(tmp_
     table = pd.read_csv(outputs["table"])
     assert len(runs) == 2 * len(section["inits"]) * len(section["n_train"]) * 2 and set(table.run) == set(runs)
     assert sorted(set(table.seed)) == [7, 9] and all(f"-s{seed}-" in key for key, seed in zip(table.run, table.seed))
+
+
+def test_one_training_image_converges_in_one_step():
+    from memorization.experiments.c1 import step_schedule
+
+    # One image: the gram matrix has one eigenvalue, kappa = 1 and the optimal step fits it at once.
+    schedule = step_schedule(np.array([[3.0, 4.0]]), {"learning_rate": "auto", "target_distance": 1e-10,
+                                                      "max_steps": 50}, "gd")
+    assert schedule["condition_number"] == 1.0 and schedule["predicted_rate"] == 0.0
+    assert schedule["steps_needed"] == schedule["max_steps"] == 1
+    # The curvature 2 / (n d) * 25 = 25: the step 2 / (2 * 25) = 1 / 25.
+    assert schedule["learning_rate"] == pytest.approx(1 / 25)

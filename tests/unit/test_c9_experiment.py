@@ -104,3 +104,41 @@ def test_runs_that_did_not_fit_count_against_the_claim(summarize_c9, which):
     # The table still reports what the autoencoders measured.
     measured = table[table.statistic == "autoencoder_attractors_fraction"].value.astype(float)
     assert (measured == 0.5).all()
+
+
+def test_every_run_carries_the_measurement_settings_of_the_section():
+    measurement = {name: SECTION[name] for name in ("n_noise_starts", "n_test_starts", "n_noisy_frame_starts",
+                                                     "noisy_frame_sigma", "max_steps", "tol", "eps", "cycle_tol",
+                                                     "radius_margin", "gallery_starts")}
+    for key, settings in c9.expand_runs(SECTION, seed=5).items():
+        model = settings["model"]
+        assert {name: settings[name] for name in measurement} == measurement
+        assert (settings["claim"], settings["dataset"], settings["float_dtype"]) == ("c9", "mnist", "float32")
+        assert settings["seed"] == model["seed"] in (5, 6, 7)
+        assert set(settings) == {"claim", "role", "dataset", "seed", "float_dtype", "model_key", "model", "sequence",
+                                 "length", *measurement}
+
+
+def test_a_movie_whose_length_does_not_fit_its_square_path_is_refused_before_any_run():
+    from memorization.errors import ConfigError
+
+    bad = {**SECTION, "sequences": [{"kind": "movie", "lengths": [7], "step": 2, "digit_side": 14}]}
+    with pytest.raises(ConfigError):
+        c9.expand_runs(bad, seed=0)
+
+
+def test_a_case_missing_one_of_its_two_nets_is_left_out_and_the_others_kept(tmp_path):
+    from memorization import claims
+
+    records = _records()
+    dropped = next(r for r in records if r["settings"]["role"] == "autoencoder" and r["settings"]["seed"] == 0
+                   and r["settings"]["length"] == 4)
+    records = [record for record in records if record is not dropped]
+    case_table = c9.cases(claims.tidy_metrics(records, c9.run_columns))
+    assert len(case_table) == 5
+    assert (0 not in set(case_table[case_table["T"] == 4]["seed"])) and len(case_table[case_table["T"] == 8]) == 3
+    # One case alone: its attracting-cycle fraction is 1 of 1, not 1 of 2.
+    single = case_table.iloc[:1]
+    rows = {row["statistic"]: row["value"] for row in c9.summary_rows(single, c9.advantage_by_seed(single))
+            if row["run"] == "all"}
+    assert rows["attracting_cycle_fraction"] == 1.0

@@ -93,10 +93,15 @@ def test_tidy_metrics_gives_one_row_per_run_and_statistic(tmp_path):
     assert table.set_index(["run", "statistic"]).loc[("r1", "a"), "value"] == 1
 
 
-def test_mean_or_nan_of_an_empty_selection_is_nan_and_never_reproduces():
-    assert claims.mean_or_nan([1, 2]) == 1.5
-    empty = claims.mean_or_nan(pd.Series([], dtype=float))
-    assert math.isnan(empty) and claims.verdict(empty, 0.0, ">=") == claims.NOT_REPRODUCED
+def test_a_nan_statistic_never_reproduces():
+    assert claims.verdict(float("nan"), 0.0, ">=") == claims.NOT_REPRODUCED
+    assert claims.verdict(float("nan"), 1.0, "<") == claims.NOT_REPRODUCED
+
+
+def test_seed_counts_and_outcomes_read_as_text():
+    assert [claims.seeds(count) for count in (1, 2, 3.0)] == ["1 seed", "2 seeds", "3 seeds"]
+    assert claims.outcome(claims.REPRODUCED) == claims.REPRODUCED
+    assert claims.outcome(claims.STRADDLES) == claims.outcome(claims.UNFITTED) == claims.NOT_REPRODUCED
 
 
 def test_a_missing_statistic_gives_a_nan_row_that_is_not_reproduced(tmp_path):

@@ -15,8 +15,11 @@ def test_area_resize_matrix_is_an_exact_box_filter():
     np.testing.assert_allclose(matrix[0, :5], np.array([1, 1, 1, 0.5, 0]) / 3.5)
     np.testing.assert_allclose(conv.area_resize_matrix(4, 4), np.eye(4))
     np.testing.assert_allclose(conv.area_resize_matrix(4, 2), [[0.5, 0.5, 0, 0], [0, 0, 0.5, 0.5]])
-    with pytest.raises(ConfigError):
-        conv.area_resize_matrix(28, 29)
+    np.testing.assert_allclose(conv.area_resize_matrix(4, 1), [[0.25, 0.25, 0.25, 0.25]])  # one pixel: the mean
+    for side in (0, 29):
+        with pytest.raises(ConfigError) as error:
+            conv.area_resize_matrix(28, side)
+        assert str(error.value) == f"image side must lie in 1..28, got {side}"
 
 
 def test_grey_images_keep_the_mean_and_use_luma_for_colour():
@@ -65,3 +68,28 @@ def test_l_star_rows_in_convolutions():
     assert l_star[0] == 5
     assert np.isnan(l_star[1])  # seed 1's deep net memorized but did not fit: no L*
     assert set(rows.statistic) == {"l_star", "l_star_stable", "max_conv_layers_tested"}
+
+
+def test_l_star_must_grow_strictly_and_every_shallower_net_must_fit():
+    sweeps = pd.DataFrame({
+        "side": [4, 6] * 4, "seed": [0, 0, 1, 1, 2, 2, 3, 3],
+        "l_star": [3.0, 5.0, 4.0, 4.0, 3.0, np.nan, 3.0, 5.0],
+        "below_fitted": [True, True, True, True, True, True, True, False],
+    })
+    # seed 0 grows; seed 1 stays at 4 (not strictly); seed 2 never reaches L*(6); seed 3 has an
+    # unfitted net below L*(6), so a smaller L*(6) is not ruled out.
+    assert c6.l_star_grows(sweeps).to_dict() == {0: 1.0, 1: 0.0, 2: 0.0, 3: 0.0}
+    one_step = sweeps.assign(l_star=[3.0, 4.0] * 4, below_fitted=True)  # grows by exactly one layer
+    assert set(c6.l_star_grows(one_step)) == {1.0}
+
+
+def test_sweep_l_stars_takes_the_shallowest_fitted_memorizing_net():
+    runs = pd.DataFrame({
+        "side": [4] * 6, "seed": [0, 0, 0, 1, 1, 1], "conv_layers": [2, 3, 5, 2, 3, 5],
+        "memorized": [False, True, True, False, False, True], "fitted": [True, False, True, False, True, True],
+    })
+    sweeps = c6.sweep_l_stars(runs).set_index("seed")
+    # seed 0: depth 3 memorized but did not fit, so L* = 5; seed 1: L* = 5 with an unfitted net below.
+    assert sweeps.l_star.to_dict() == {0: 5.0, 1: 5.0}
+    assert sweeps.below_fitted.to_dict() == {0: False, 1: False}
+    assert c6.sweep_l_stars(runs.assign(fitted=True)).set_index("seed").l_star.to_dict() == {0: 3.0, 1: 5.0}

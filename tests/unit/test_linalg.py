@@ -117,3 +117,14 @@ def test_gd_rate_keeps_only_curvatures_above_1e_12_of_the_largest():
     assert rate == pytest.approx((1 - 2e-12) / (1 + 2e-12), abs=1e-15)
     step, rate = gd_convergence_rate(np.array([2.0, 2e-12, 0.0]))
     assert rate == 0.0 and step == pytest.approx(0.5)
+
+
+def test_one_matrix_gives_a_python_float_and_a_stack_an_array():
+    # The claims' tables and JSON records take floats; a 0-d array would print and serialise differently.
+    rotation = np.array([[0.0, -2.0], [2.0, 0.0]])
+    for function in (spectral_radius, top_singular_value):
+        single = function(rotation)
+        assert type(single) is float and single == pytest.approx(2.0)
+        stacked = function(np.stack([rotation, np.eye(2)]))
+        assert isinstance(stacked, np.ndarray) and stacked.shape == (2,)
+        np.testing.assert_allclose(stacked, [2.0, 1.0])

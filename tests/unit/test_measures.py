@@ -368,3 +368,16 @@ def test_c5_concordance_compares_nets_of_the_same_seed_only():
     ])
     # Across seeds both pairs would be losses (1.0 -> 1.2, 0.5 -> 0.9): 1 of 4 instead of 1 of 2.
     assert c5.size_concordance(models) == (0.5, 2)
+
+
+@pytest.mark.parametrize("name", ["tanh", "sigmoid", "leaky_relu", "linear"])
+def test_c2_forward_nonlinearities_are_undone_by_the_span_inverses(name):
+    from memorization.analysis.span import inverse_nonlinearity
+    from memorization.experiments.c2 import forward_nonlinearity
+
+    h = np.linspace(-3.0, 3.0, 13)
+    forward = forward_nonlinearity(name, negative_slope=0.1)
+    np.testing.assert_allclose(inverse_nonlinearity(name, negative_slope=0.1)(forward(h)), h, atol=1e-12)
+    known = {"tanh": np.tanh(1.0), "sigmoid": 0.75, "leaky_relu": -0.2, "linear": -2.0}
+    point = {"tanh": 1.0, "sigmoid": np.log(3.0), "leaky_relu": -2.0, "linear": -2.0}[name]
+    assert float(forward(np.float64(point))) == pytest.approx(known[name], abs=1e-12)

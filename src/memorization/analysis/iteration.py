@@ -145,12 +145,9 @@ def nearest_examples(points, examples) -> tuple[np.ndarray, np.ndarray]:
     """Index of the nearest row of ``examples`` to each row of ``points`` and its RMS distance."""
     points = np.asarray(points, dtype=np.float64)
     examples = np.asarray(examples, dtype=np.float64)
-    squared = (
-        np.sum(points**2, axis=1)[:, None]
-        - 2.0 * points @ examples.T
-        + np.sum(examples**2, axis=1)[None, :]
-    )
-    index = np.argmin(squared, axis=1)
+    # ||p - e||^2 = ||p||^2 - 2 p.e + ||e||^2; ||p||^2 is the same for every example, so the
+    # argmin over examples needs only the other two terms.
+    index = np.argmin(np.sum(examples**2, axis=1)[None, :] - 2.0 * points @ examples.T, axis=1)
     distance = rms_distance(points, examples[index])
     return index, distance
 

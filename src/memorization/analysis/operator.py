@@ -119,7 +119,8 @@ class EigenDecomposition:
 def eigen_decomposition(matrix: np.ndarray) -> EigenDecomposition:
     """Eigenpairs of a square (generally non-symmetric) matrix, largest |eigenvalue| first.
 
-    Eigenvectors are unit length; a complex pair keeps its complex vectors.
+    Eigenvectors are unit length (as `np.linalg.eig` returns them); the arrays are real when every
+    eigenvalue is, and a complex pair keeps its complex vectors.
     """
     matrix = np.asarray(matrix, dtype=np.float64)
     if matrix.ndim != 2 or matrix.shape[0] != matrix.shape[1]:
@@ -128,11 +129,7 @@ def eigen_decomposition(matrix: np.ndarray) -> EigenDecomposition:
         raise ConfigError("the operator has non-finite entries: the network diverged")
     values, vectors = np.linalg.eig(matrix)
     order = np.lexsort((-values.real, -np.abs(values)))
-    values, vectors = values[order], vectors[:, order]
-    vectors = vectors / np.linalg.norm(vectors, axis=0, keepdims=True)
-    if np.all(values.imag == 0) and np.all(vectors.imag == 0):
-        values, vectors = values.real, vectors.real
-    return EigenDecomposition(values=values, vectors=vectors)
+    return EigenDecomposition(values=values[order], vectors=vectors[:, order])
 
 
 def _as_columns(images: np.ndarray) -> np.ndarray:

@@ -97,8 +97,8 @@ def sweep_l_stars(runs: pd.DataFrame) -> pd.DataFrame:
         l_star = float(found["conv_layers"].min()) if len(found) else float("nan")
         below = sweep[sweep["conv_layers"] < l_star] if len(found) else sweep.iloc[:0]
         rows.append({"side": int(side), "seed": int(seed), "l_star": l_star,
-                     "below_fitted": bool(below["fitted"].all()), "unfitted": int((~sweep["fitted"]).sum())})
-    return pd.DataFrame(rows, columns=["side", "seed", "l_star", "below_fitted", "unfitted"])
+                     "below_fitted": bool(below["fitted"].all())})
+    return pd.DataFrame(rows, columns=["side", "seed", "l_star", "below_fitted"])
 
 
 def l_star_grows(sweeps: pd.DataFrame) -> pd.Series:
@@ -154,7 +154,7 @@ def summarize(settings: dict, inputs: dict, outputs: dict, log) -> None:
             f"{int(runs['fitted'].sum())} of {len(runs)} nets fitted)"
         ),
         value=value, interval=(low, high), n_seeds=len(grows),
-        fitted=bool(len(evidence) == 0 or evidence["fitted"].all()),
+        fitted=bool(evidence["fitted"].all()),  # True when there is no such net
         conditions=[claims.Condition(f"fitted nets shallower than s - 1 that memorize (of {len(shallow)})",
                                      float(shallow_memorizing), 0.0, "<=")],
     )

@@ -260,12 +260,8 @@ def cases(table: pd.DataFrame) -> pd.DataFrame:
         autoencoder_stored = float(autoencoder["stored_fraction"]) if fitted else 1.0
         rows.append({
             "sequence": sequence, "T": int(length), "seed": int(seed), "both_fitted": fitted,
-            "encoder_fitted": bool(encoder["train_reached_threshold"]),
-            "autoencoder_fitted": bool(autoencoder["train_reached_threshold"]),
             "attracting_cycle": bool(encoder["attracting_cycle"]) and fitted,
             "encoder_stored": encoder_stored * length, "autoencoder_stored": autoencoder_stored * length,
-            "cycle_spectral_radius": float(encoder["cycle_spectral_radius"]),
-            "max_cycle_error": float(encoder["max_cycle_error"]),
             "noise_locked": int(encoder["noise_locked"]), "noise_starts": int(encoder["noise_starts"]),
             "autoencoder_noise_reaching": int(autoencoder["noise_reaching"]),
             "encoder_noise_recalled": int(encoder["noise_frames_recalled"]),
