@@ -186,3 +186,19 @@ def test_markdown_rendering_of_a_small_table():
         "| c1 | 0.000123 | reproduced | [c1.png](figures/c1.png) |  |\n"
         "| c2 | 2 | not \\| reproduced |  | [c2.json](p/c2.json) |\n"
     )
+
+
+def test_an_unreadable_metrics_record_is_named_with_the_fix(tmp_path, monkeypatch):
+    # chmod cannot deny root (the CI user), so the denial is simulated where claims opens the file.
+    from memorization.errors import ResultsError
+
+    path = tmp_path / "metrics.json"
+    path.write_text("{}")
+
+    def denied(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(claims, "open", denied, raising=False)
+    with pytest.raises(ResultsError) as error:
+        claims.read_record(path)
+    assert str(error.value) == f"cannot read metrics file {path}: permission denied; make it readable (chmod u+r)"

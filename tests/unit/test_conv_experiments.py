@@ -68,6 +68,17 @@ def test_l_star_rows_in_convolutions():
     assert l_star[0] == 5
     assert np.isnan(l_star[1])  # seed 1's deep net memorized but did not fit: no L*
     assert set(rows.statistic) == {"l_star", "l_star_stable", "max_conv_layers_tested"}
+    # Memorizing at depth 3, not at 4, again from 5: L* = 3, and the L* from which every deeper net
+    # memorizes ("stable") is 5.
+    gap = pd.DataFrame({"side": [6] * 3, "n": [1] * 3, "seed": [0] * 3, "conv_layers": [3, 4, 5],
+                        "memorized": [True, False, True], "fitted": [True] * 3})
+    values = c6.l_star_rows(gap, "stride1").set_index("statistic")["value"]
+    assert (values["l_star"], values["l_star_stable"], values["max_conv_layers_tested"]) == (3, 5, 5)
+
+
+def test_conv_depth_counts_every_convolution():
+    assert conv.conv_depth({"architecture": "stride1", "depth": 5}) == 5
+    assert conv.conv_depth({"architecture": "downsampling", "stages": 2}) == 5
 
 
 def test_l_star_must_grow_strictly_and_every_shallower_net_must_fit():

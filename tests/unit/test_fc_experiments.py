@@ -76,7 +76,7 @@ SWEEPS = {
     "c3": {"nonlinearities": ["selu", "linear"], "claim_nonlinearity": "selu", "claim_threshold": 0.5},
     "c4": {"nonlinearities": ["selu", "linear"], "claim_nonlinearity": "selu", "distinct_threshold": 2,
            "claim_threshold": 0.5},
-    "c5": {"widths": [8], "depths": [2, 3], "n_train": [4], "claim_threshold": 0.75},
+    "c5": {"widths": [8], "depths": [2, 3], "n_train": [6], "claim_threshold": 0.75},  # MODEL has n_train 4
     "c10": {"widths": [8], "depths": [2, 3], "radius_threshold": 0.1, "claim_threshold": 0.75},
 }
 
@@ -94,6 +94,7 @@ def test_each_run_carries_its_claim_model_and_every_measurement_setting(claim, c
         assert (settings["claim"], settings["dataset"], settings["float_dtype"]) == (claim, "mnist", "float32")
         assert settings["seed"] == model["seed"] and model["seed"] in (10, 11)
         assert key == settings["model_key"] and key.startswith(f"mlp-{model['nonlinearity']}-w{model['width']}-")
+        assert model["n_train"] == (6 if claim == "c5" else 4)
 
 
 def test_model_settings_keep_a_sequence_and_a_schedule_only_when_set():

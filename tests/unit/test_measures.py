@@ -124,6 +124,10 @@ def test_c4_starting_points_come_from_the_test_split_noise_and_the_training_imag
     np.testing.assert_array_equal(again["noisy_train"], noisy)
     other_seed = c4.starting_points(c4_settings(noisy_train_sigma=0.1, seed=6), arrays, images)
     assert not np.allclose(other_seed["noise"], again["noise"])
+    # Fewer test starts than test images: the run's seed picks them, the same ones every time.
+    picks = [c4.starting_points(c4_settings(n_test_starts=2, seed=seed), arrays, images)["test"] for seed in (0, 0, 1, 2)]
+    np.testing.assert_array_equal(picks[0], picks[1])
+    assert any(not np.array_equal(picks[0], other) for other in picks[2:])
 
 
 @pytest.mark.keras  # as_numpy_map imports Keras

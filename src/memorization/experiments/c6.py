@@ -94,8 +94,8 @@ def sweep_l_stars(runs: pd.DataFrame) -> pd.DataFrame:
     for (side, seed), sweep in runs.groupby(["side", "seed"]):
         sweep = sweep.sort_values("conv_layers")
         found = sweep[sweep["memorized"] & sweep["fitted"]]
-        l_star = float(found["conv_layers"].min()) if len(found) else float("nan")
-        below = sweep[sweep["conv_layers"] < l_star] if len(found) else sweep.iloc[:0]
+        l_star = float(found["conv_layers"].min())  # NaN when no net fits and memorizes
+        below = sweep[sweep["conv_layers"] < l_star]  # empty then: nothing compares below NaN
         rows.append({"side": int(side), "seed": int(seed), "l_star": l_star,
                      "below_fitted": bool(below["fitted"].all())})
     return pd.DataFrame(rows, columns=["side", "seed", "l_star", "below_fitted"])
