@@ -142,3 +142,12 @@ def test_a_case_missing_one_of_its_two_nets_is_left_out_and_the_others_kept(tmp_
     rows = {row["statistic"]: row["value"] for row in c9.summary_rows(single, c9.advantage_by_seed(single))
             if row["run"] == "all"}
     assert rows["attracting_cycle_fraction"] == 1.0
+
+
+def test_a_single_case_is_judged_like_many(tmp_path, summarize_records):
+    section = {**SECTION, "sequences": [{"kind": "digits", "lengths": [4]}], "seeds": [0]}
+    records = [record for record in _records() if record["settings"]["sequence"]["kind"] == "digits"
+               and record["settings"]["seed"] == 0]
+    assert len(records) == 2
+    row, _ = summarize_records(c9, {"section": section, "scale": "test"}, records, tmp_path)
+    assert row["verdict"] == "reproduced" and row["value"] == pytest.approx(0.5) and row["n_seeds"] == 1
