@@ -29,9 +29,10 @@ coverage: $(STAMP)
 	$(if $(MIRROR),MEMORIZATION_DATA_MIRROR=$(abspath $(MIRROR))) $(VENV)/bin/python -m pytest --cov \
 		--cov-report=term-missing:skip-covered --cov-report=html $(PYTEST_ARGS)
 
-# Mutation testing of claims.py and analysis/ against the quick unit tests (pyproject.toml,
-# [tool.mutmut]); prints killed / total per module and every surviving mutant, and fails below
-# MUTATION_MINIMUM percent. A fresh run each time (mutants/ is rebuilt): 10-15 minutes on 2 cores.
+# Mutation testing of claims.py, analysis/ and experiments/ against the quick unit tests
+# (pyproject.toml, [tool.mutmut]); prints killed / total per module, the survivors reviewed as
+# harmless (tests/data/mutation_survivors.tsv) and every other survivor with its change, and fails
+# below MUTATION_MINIMUM percent. A fresh run each time (mutants/ is rebuilt): about 15 minutes on 2 cores.
 MUTATION_CHILDREN ?= 2
 MUTATION_MINIMUM ?= 85
 mutation: $(STAMP)

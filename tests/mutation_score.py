@@ -91,8 +91,9 @@ def change_of(mutant: str, root: Path = MUTANTS) -> tuple[str, str]:
     return LINE_BREAK.join(removed), LINE_BREAK.join(added)
 
 
-def read_reviewed(path: Path = REVIEWED) -> dict[tuple[str, str, str], str]:
+def read_reviewed(path: Path | None = None) -> dict[tuple[str, str, str], str]:
     """{(module.function, removed, added): reason} of the survivors reviewed as harmless."""
+    path = REVIEWED if path is None else path
     if not path.is_file():
         return {}
     # Plain tab-separated lines, no quoting: code lines hold no tabs, and the file stays readable.
