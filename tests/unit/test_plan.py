@@ -114,7 +114,7 @@ def test_config_files_merge_as_snakemake_merges_them():
     assert config["scale"] == "quick" and config["resources"]["claims"]["c8"]["train"]["runs_per_job"] == 1
 
 
-def test_calibration_fits_the_fixed_cost_and_rate_of_a_family(tmp_path):
+def _finished_results(tmp_path):
     results = tmp_path / "results"
     # Three MLP sizes whose seconds per step are exactly 0.01 + work / 2e9.
     for width in (64, 128, 256):
@@ -133,10 +133,33 @@ def test_calibration_fits_the_fixed_cost_and_rate_of_a_family(tmp_path):
     jobs.mkdir(parents=True)
     (jobs / "train_fc_1.tsv").write_text("s\th:m:s\n100.0\t0:01:40\n")
     (jobs / "measure_c3_1.tsv").write_text("s\th:m:s\n10.0\t0:00:10\n")
-    calibration = plan.calibrate(results)
+    return results
+
+
+def test_calibration_fits_the_fixed_cost_and_rate_of_a_family(tmp_path):
+    calibration = plan.calibrate(_finished_results(tmp_path))
     fc = calibration["families"]["fc"]
     assert fc["rate_flops"] == pytest.approx(2e9, rel=1e-6)
     assert fc["step_overhead_s"] == pytest.approx(0.01, rel=1e-6)
     assert fc["steps_fraction"] == 0.5
     assert calibration["measure"]["c3"]["seconds_per_run"] == 3.0
     assert calibration["machine_matmul_flops"] > 0
+
+
+def test_the_plan_command_estimates_each_claim_and_writes_a_calibration(tmp_path, capsys):
+    from memorization import cli
+
+    configs = ["--configfile", str(REPO / "config" / "config.yaml"), "--configfile", str(REPO / "config" / "test.yaml")]
+    assert cli.main(["plan", *configs, "--cores", "2"]) == 0
+    printed = capsys.readouterr().out
+    assert all(any(line.startswith(f"c{k} ") for line in printed.splitlines()) for k in range(1, 11))
+    assert "estimated wall time on this machine (2 core(s)" in printed
+    target = tmp_path / "calibration.json"
+    results = _finished_results(tmp_path)
+    assert cli.main(["plan", "--calibrate", str(results), "--calibration", str(target)]) == 0
+    assert capsys.readouterr().out == f"wrote {target} from {results}\n"
+    written = json.loads(target.read_text())
+    assert written["families"]["fc"]["rate_flops"] == pytest.approx(2e9, rel=1e-6)
+    # That calibration knows only the FC family: planning the whole workflow with it names what is missing.
+    assert cli.main(["plan", *configs, "--cores", "2", "--calibration", str(target)]) != 0
+    assert "the calibration has no models of 'c1'" in capsys.readouterr().err
