@@ -130,6 +130,32 @@ def test_c4_starting_points_come_from_the_test_split_noise_and_the_training_imag
     assert any(not np.array_equal(picks[0], other) for other in picks[2:])
 
 
+def test_c9_starting_points_are_shared_by_both_nets_of_a_case_and_drawn_by_the_seed(mnist_like):
+    from memorization.experiments import c9
+
+    path, train, test = mnist_like
+    arrays = data.load_prepared(path, "mnist")
+    frames = train.reshape(3, -1)
+    settings = {"seed": 5, "n_test_starts": 4, "n_noise_starts": 6, "n_noisy_frame_starts": 5, "noisy_frame_sigma": 0.0}
+    starts = c9.starting_points(settings, arrays, frames)
+    assert set(starts) == {"noise", "test", "noisy_frames"}
+    np.testing.assert_array_equal(starts["test"], test.reshape(4, -1))  # the whole (4-image) test split
+    assert starts["test"].dtype == np.float64
+    assert starts["noise"].shape == (6, 784) and 0.0 <= starts["noise"].min() and starts["noise"].max() <= 1.0
+    np.testing.assert_array_equal(starts["noisy_frames"], frames[[0, 1, 2, 0, 1]])  # copy i is of frame i mod T
+    noisy = c9.starting_points({**settings, "noisy_frame_sigma": 0.1}, arrays, frames)
+    assert 0.05 < np.std(noisy["noisy_frames"] - frames[[0, 1, 2, 0, 1]]) < 0.2
+    # The same seed gives the same starts (the encoder and the autoencoder of a case see them alike);
+    # another seed other noise and, with fewer test starts than test images, other test images.
+    again = c9.starting_points({**settings, "noisy_frame_sigma": 0.1}, arrays, frames)
+    assert all(np.array_equal(again[name], noisy[name]) for name in noisy)
+    assert not np.allclose(c9.starting_points({**settings, "seed": 6}, arrays, frames)["noise"], starts["noise"])
+    picks = [c9.starting_points({**settings, "n_test_starts": 2, "seed": seed}, arrays, frames)["test"]
+             for seed in (0, 0, 1, 2)]
+    np.testing.assert_array_equal(picks[0], picks[1])
+    assert any(not np.array_equal(picks[0], other) for other in picks[2:])
+
+
 @pytest.mark.keras  # as_numpy_map imports Keras
 def test_c4_measure_counts_starts_reaching_training_images(mnist_like, tmp_path, monkeypatch):
     import memorization.models.mlp as mlp
