@@ -5,8 +5,8 @@ mutants the selected tests killed out of all mutants, and how many of the surviv
 listed in ``tests/data/mutation_survivors.tsv`` (function, removed line, added line, why the change
 is harmless), matched by their change rather than by mutmut's numbering, so an entry stays valid
 while its line does. Every survivor not reviewed is printed with its change; a reviewed entry that
-no longer survives (killed now, or its line changed) is reported as stale. Mutants of the functions in ``NEEDS_KERAS`` are
-counted apart: they run only under Keras, which the quick mutation selection leaves out (the
+no longer survives (killed now, or its line changed) is reported as stale. Mutants of the
+functions in ``NEEDS_KERAS`` are counted apart: they run only under Keras, which the quick mutation selection leaves out (the
 default suite tests them; see README, Tests), and so are the experiments' functions that no selected
 test reaches (their train and measure steps), which are listed by name.
 
@@ -104,7 +104,7 @@ def read_reviewed(path: Path | None = None) -> dict[tuple[str, str, str], str]:
     return {(function, removed, added): reason for function, removed, added, reason in rows}
 
 
-def collect(root: Path = MUTANTS) -> dict[str, Counter]:
+def collect(root: Path = MUTANTS) -> dict[str, list[tuple[str, str, str]]]:
     results: dict[str, list[tuple[str, str]]] = {}
     for meta in sorted(root.rglob("*.py.meta")):
         codes = json.loads(meta.read_text())["exit_code_by_key"]

@@ -107,50 +107,40 @@ def c4_settings(**overrides):
     return {**settings, **overrides}
 
 
-def test_c4_starting_points_come_from_the_test_split_noise_and_the_training_images(mnist_like):
-    from memorization.experiments import c4
+# C4 starts from noisy copies of the training images, C9 from noisy copies of the frames; both nets
+# of a C9 case see the same starts, as they depend on the seed and the frames only.
+STARTING_POINTS = {
+    "c4": (c4_settings(noisy_train_sigma=0.0), "noisy_train", "noisy_train_sigma"),
+    "c9": ({"seed": 5, "n_test_starts": 4, "n_noise_starts": 6, "n_noisy_frame_starts": 5, "noisy_frame_sigma": 0.0},
+           "noisy_frames", "noisy_frame_sigma"),
+}
 
+
+@pytest.mark.parametrize("claim", sorted(STARTING_POINTS))
+def test_starting_points_come_from_the_test_split_noise_and_noisy_copies_drawn_by_the_seed(claim, mnist_like):
+    import importlib
+
+    module = importlib.import_module(f"memorization.experiments.{claim}")
+    settings, copies, sigma = STARTING_POINTS[claim]
     path, train, test = mnist_like
     arrays = data.load_prepared(path, "mnist")
     images = train.reshape(3, -1)
-    starts = c4.starting_points(c4_settings(noisy_train_sigma=0.0), arrays, images)
-    np.testing.assert_array_equal(starts["test"], test.reshape(4, -1))  # the whole (4-image) test split
-    assert starts["noise"].shape == (6, 784) and 0.0 <= starts["noise"].min() and starts["noise"].max() <= 1.0
-    # Noisy copies cycle through the training images: copy i belongs to image i mod n.
-    np.testing.assert_array_equal(starts["noisy_train"], images[[0, 1, 2, 0, 1]])
-    noisy = c4.starting_points(c4_settings(noisy_train_sigma=0.1), arrays, images)["noisy_train"]
-    assert 0.05 < np.std(noisy - images[[0, 1, 2, 0, 1]]) < 0.2
-    again = c4.starting_points(c4_settings(noisy_train_sigma=0.1), arrays, images)
-    np.testing.assert_array_equal(again["noisy_train"], noisy)
-    other_seed = c4.starting_points(c4_settings(noisy_train_sigma=0.1, seed=6), arrays, images)
-    assert not np.allclose(other_seed["noise"], again["noise"])
-    # Fewer test starts than test images: the run's seed picks them, the same ones every time.
-    picks = [c4.starting_points(c4_settings(n_test_starts=2, seed=seed), arrays, images)["test"] for seed in (0, 0, 1, 2)]
-    np.testing.assert_array_equal(picks[0], picks[1])
-    assert any(not np.array_equal(picks[0], other) for other in picks[2:])
-
-
-def test_c9_starting_points_are_shared_by_both_nets_of_a_case_and_drawn_by_the_seed(mnist_like):
-    from memorization.experiments import c9
-
-    path, train, test = mnist_like
-    arrays = data.load_prepared(path, "mnist")
-    frames = train.reshape(3, -1)
-    settings = {"seed": 5, "n_test_starts": 4, "n_noise_starts": 6, "n_noisy_frame_starts": 5, "noisy_frame_sigma": 0.0}
-    starts = c9.starting_points(settings, arrays, frames)
-    assert set(starts) == {"noise", "test", "noisy_frames"}
+    starts = module.starting_points(settings, arrays, images)
+    assert set(starts) == {"noise", "test", copies}
     np.testing.assert_array_equal(starts["test"], test.reshape(4, -1))  # the whole (4-image) test split
     assert starts["test"].dtype == np.float64
     assert starts["noise"].shape == (6, 784) and 0.0 <= starts["noise"].min() and starts["noise"].max() <= 1.0
-    np.testing.assert_array_equal(starts["noisy_frames"], frames[[0, 1, 2, 0, 1]])  # copy i is of frame i mod T
-    noisy = c9.starting_points({**settings, "noisy_frame_sigma": 0.1}, arrays, frames)
-    assert 0.05 < np.std(noisy["noisy_frames"] - frames[[0, 1, 2, 0, 1]]) < 0.2
-    # The same seed gives the same starts (the encoder and the autoencoder of a case see them alike);
-    # another seed other noise and, with fewer test starts than test images, other test images.
-    again = c9.starting_points({**settings, "noisy_frame_sigma": 0.1}, arrays, frames)
+    # Noisy copies cycle through the images: copy i belongs to image i mod n.
+    np.testing.assert_array_equal(starts[copies], images[[0, 1, 2, 0, 1]])
+    noisy = module.starting_points({**settings, sigma: 0.1}, arrays, images)
+    assert 0.05 < np.std(noisy[copies] - images[[0, 1, 2, 0, 1]]) < 0.2
+    # The same seed gives the same starts; another seed other noise and, with fewer test starts
+    # than test images, other test images.
+    again = module.starting_points({**settings, sigma: 0.1}, arrays, images)
     assert all(np.array_equal(again[name], noisy[name]) for name in noisy)
-    assert not np.allclose(c9.starting_points({**settings, "seed": 6}, arrays, frames)["noise"], starts["noise"])
-    picks = [c9.starting_points({**settings, "n_test_starts": 2, "seed": seed}, arrays, frames)["test"]
+    other_seed = module.starting_points({**settings, sigma: 0.1, "seed": 6}, arrays, images)
+    assert not np.allclose(other_seed["noise"], again["noise"])
+    picks = [module.starting_points({**settings, "n_test_starts": 2, "seed": seed}, arrays, images)["test"]
              for seed in (0, 0, 1, 2)]
     np.testing.assert_array_equal(picks[0], picks[1])
     assert any(not np.array_equal(picks[0], other) for other in picks[2:])
